@@ -1,0 +1,251 @@
+//! `RelPath`: the only way to name a file inside a revision.
+//!
+//! Its constructor enforces every path rule once, so no other code has to remember them:
+//! no absolute paths, no `..` or `.` segments, no empty segments, no NUL or other control
+//! characters, no backslashes, and no dot-files except under the `.atr/` directory.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted relative path, in bytes.
+pub const MAX_REL_PATH_LEN: usize = 1024;
+
+/// A validated relative path of a file inside a revision, using `/` as separator.
+///
+/// ```
+/// use atr_core::path::RelPath;
+/// let p = RelPath::new("apache-foo-1.0.tar.gz").unwrap();
+/// assert_eq!(p.file_name(), "apache-foo-1.0.tar.gz");
+/// assert!(RelPath::new("../etc/passwd").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RelPath(String);
+
+/// Why a string is not a valid [`RelPath`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelPathError {
+    /// The path is empty.
+    #[error("the path is empty; give a file name such as `apache-foo-1.0.tar.gz`")]
+    Empty,
+    /// The path is longer than [`MAX_REL_PATH_LEN`].
+    #[error("the path `{0}…` is longer than {MAX_REL_PATH_LEN} bytes; use a shorter name")]
+    TooLong(String),
+    /// The path starts with `/`.
+    #[error("the path `{0}` is absolute; give it relative to the release root, without a leading `/`")]
+    Absolute(String),
+    /// The path has a `..` segment.
+    #[error("the path `{0}` contains `..`; paths must stay inside the release directory")]
+    ParentSegment(String),
+    /// The path has a `.` segment.
+    #[error("the path `{0}` contains a `.` segment; remove it")]
+    CurrentSegment(String),
+    /// The path has an empty segment (`a//b` or a trailing `/`).
+    #[error("the path `{0}` contains an empty segment (`//` or a trailing `/`); remove it")]
+    EmptySegment(String),
+    /// The path contains a NUL byte or another control character.
+    #[error("the path `{0}` contains a control character (such as NUL or a newline); rename the file")]
+    ControlCharacter(String),
+    /// The path contains a backslash.
+    #[error("the path `{0}` contains a backslash; use `/` to separate directories")]
+    Backslash(String),
+    /// A segment starts with `.` outside `.atr/`.
+    #[error(
+        "the path `{0}` names a dot-file or dot-directory; hidden files are not allowed in a release (only `.atr/` may hold them)"
+    )]
+    DotFile(String),
+}
+
+impl RelPath {
+    /// Validates `s` and wraps it.
+    pub fn new(s: impl Into<String>) -> Result<Self, RelPathError> {
+        let s = s.into();
+        validate(&s)?;
+        Ok(RelPath(s))
+    }
+
+    /// The path as a string with `/` separators.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last segment.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// The directory part, if any (`a/b` for `a/b/c`).
+    pub fn parent(&self) -> Option<RelPath> {
+        self.0.rsplit_once('/').map(|(dir, _)| RelPath(dir.to_owned()))
+    }
+
+    /// The segments of the path.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+
+    /// Number of segments.
+    pub fn depth(&self) -> usize {
+        self.segments().count()
+    }
+
+    /// Joins a further relative path below this one.
+    pub fn join(&self, rest: &RelPath) -> RelPath {
+        RelPath(format!("{}/{}", self.0, rest.0))
+    }
+
+    /// A sibling path made by appending `suffix` to the file name (`x.tar.gz` → `x.tar.gz.asc`).
+    ///
+    /// Returns an error when the result would be invalid (for example a suffix holding `/`).
+    pub fn with_appended(&self, suffix: &str) -> Result<RelPath, RelPathError> {
+        RelPath::new(format!("{}{suffix}", self.0))
+    }
+
+    /// Whether the path lies under `.atr/`, the one place where dot-files are allowed.
+    pub fn is_atr_metadata(&self) -> bool {
+        self.0.starts_with(".atr/")
+    }
+}
+
+fn validate(s: &str) -> Result<(), RelPathError> {
+    if s.is_empty() {
+        return Err(RelPathError::Empty);
+    }
+    if s.len() > MAX_REL_PATH_LEN {
+        let cut: String = s.chars().take(64).collect();
+        return Err(RelPathError::TooLong(cut));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(RelPathError::ControlCharacter(s.escape_debug().to_string()));
+    }
+    if s.contains('\\') {
+        return Err(RelPathError::Backslash(s.to_owned()));
+    }
+    if s.starts_with('/') {
+        return Err(RelPathError::Absolute(s.to_owned()));
+    }
+    let under_atr = s.starts_with(".atr/");
+    for seg in s.split('/') {
+        match seg {
+            "" => return Err(RelPathError::EmptySegment(s.to_owned())),
+            "." => return Err(RelPathError::CurrentSegment(s.to_owned())),
+            ".." => return Err(RelPathError::ParentSegment(s.to_owned())),
+            _ if seg.starts_with('.') && !under_atr => {
+                return Err(RelPathError::DotFile(s.to_owned()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for RelPath {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for RelPath {
+    type Err = RelPathError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RelPath::new(s)
+    }
+}
+
+impl TryFrom<String> for RelPath {
+    type Error = RelPathError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        RelPath::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RelPath::new(s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn ok(s: &str) {
+        assert_eq!(RelPath::new(s).map(|p| p.as_str().to_owned()), Ok(s.to_owned()));
+    }
+
+    #[track_caller]
+    fn bad(s: &str, expected: fn(String) -> RelPathError) {
+        let err = RelPath::new(s).unwrap_err();
+        assert_eq!(std::mem::discriminant(&err), std::mem::discriminant(&expected(String::new())), "{s:?}");
+    }
+
+    #[test]
+    fn accepts_ordinary_paths() {
+        ok("apache-foo-1.0.tar.gz");
+        ok("dir/sub/apache-foo-1.0.tar.gz.asc");
+        ok(".atr/license-headers-ignore");
+        ok(".atr/sub/.x");
+        ok("a..b");
+        ok("name with spaces.txt");
+    }
+
+    #[test]
+    fn refuses_every_unsafe_form() {
+        assert_eq!(RelPath::new(""), Err(RelPathError::Empty));
+        bad("/etc/passwd", RelPathError::Absolute);
+        bad("../x", RelPathError::ParentSegment);
+        bad("a/../x", RelPathError::ParentSegment);
+        bad("a/./b", RelPathError::CurrentSegment);
+        bad("./a", RelPathError::CurrentSegment);
+        bad("a//b", RelPathError::EmptySegment);
+        bad("a/", RelPathError::EmptySegment);
+        bad("a\0b", RelPathError::ControlCharacter);
+        bad("a\nb", RelPathError::ControlCharacter);
+        bad("a\\b", RelPathError::Backslash);
+        bad(".hidden", RelPathError::DotFile);
+        bad("dir/.DS_Store", RelPathError::DotFile);
+        bad(".atr", RelPathError::DotFile);
+        bad(".atrx/y", RelPathError::DotFile);
+        assert!(matches!(RelPath::new("a".repeat(MAX_REL_PATH_LEN + 1)), Err(RelPathError::TooLong(_))));
+    }
+
+    #[test]
+    fn messages_name_the_path_and_the_fix() {
+        let msg = RelPath::new("../x").unwrap_err().to_string();
+        assert!(msg.contains("`../x`") && msg.contains("inside the release"), "{msg}");
+    }
+
+    #[test]
+    fn helpers() {
+        let p = RelPath::new("a/b/c.tar.gz").unwrap();
+        assert_eq!(p.file_name(), "c.tar.gz");
+        assert_eq!(p.parent().unwrap().as_str(), "a/b");
+        assert_eq!(p.depth(), 3);
+        assert_eq!(p.with_appended(".asc").unwrap().as_str(), "a/b/c.tar.gz.asc");
+        assert!(p.with_appended("/x").is_ok());
+        assert!(p.with_appended("/../x").is_err());
+        assert!(RelPath::new("x").unwrap().parent().is_none());
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<RelPath>(&json).unwrap(), p);
+        assert!(serde_json::from_str::<RelPath>("\"../x\"").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn valid_paths_never_escape(s in "[a-z./\\\\]{0,12}") {
+            if let Ok(p) = RelPath::new(s) {
+                proptest::prop_assert!(!p.as_str().starts_with('/'));
+                proptest::prop_assert!(p.segments().all(|seg| !seg.is_empty() && seg != ".." && seg != "."));
+            }
+        }
+    }
+}

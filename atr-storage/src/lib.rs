@@ -1,0 +1,1 @@
+//! SQLite database and state directory of the release platform.

@@ -1,0 +1,2 @@
+//! `atr-web`: the web server.
+fn main() {}

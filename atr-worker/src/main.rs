@@ -1,0 +1,2 @@
+//! `atr-worker`: the background task worker.
+fn main() {}

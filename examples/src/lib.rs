@@ -1,0 +1,1 @@
+//! Example programs that embed the platform's libraries; see `examples/examples/`.
