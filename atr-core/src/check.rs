@@ -109,8 +109,7 @@ impl CheckerId {
     pub const ZIP_INTEGRITY: CheckerId =
         CheckerId { name: "atr.tasks.checks.zipformat.integrity", version: "1" };
     /// The same tree shipped in two archive formats.
-    pub const PARITY: CheckerId =
-        CheckerId { name: "atr.tasks.checks.parity.across_formats", version: "1" };
+    pub const PARITY: CheckerId = CheckerId { name: "atr.tasks.checks.parity.across_formats", version: "1" };
     /// CycloneDX SBOM files.
     pub const SBOM: CheckerId = CheckerId { name: "atr.tasks.checks.sbom.check", version: "1" };
 
@@ -177,7 +176,12 @@ pub struct CheckResult {
 
 impl CheckResult {
     /// A result about a file, with no archive member and no data.
-    pub fn new(checker: CheckerId, status: CheckStatus, path: Option<RelPath>, message: impl Into<String>) -> Self {
+    pub fn new(
+        checker: CheckerId,
+        status: CheckStatus,
+        path: Option<RelPath>,
+        message: impl Into<String>,
+    ) -> Self {
         CheckResult {
             checker,
             status,

@@ -4,5 +4,6 @@
 //! speaks no SQL and knows nothing about HTTP or async runtimes. Time is always passed in.
 
 pub mod check;
+pub mod classify;
 pub mod ids;
 pub mod path;
