@@ -135,10 +135,12 @@ pub struct ClassificationPolicy {
 
 impl ClassificationPolicy {
     /// Builds a policy from source and binary pattern strings.
-    pub fn new<S: AsRef<str>, B: AsRef<str>>(source: &[S], binary: &[B]) -> Result<Self, GlobError> {
+    ///
+    /// For owned strings, use `ClassificationPolicy::new(&v.iter().map(String::as_str).collect::<Vec<_>>(), …)`.
+    pub fn new(source: &[&str], binary: &[&str]) -> Result<Self, GlobError> {
         Ok(ClassificationPolicy {
-            source: source.iter().map(|s| Glob::new(s.as_ref())).collect::<Result<_, _>>()?,
-            binary: binary.iter().map(|s| Glob::new(s.as_ref())).collect::<Result<_, _>>()?,
+            source: source.iter().map(|s| Glob::new(s)).collect::<Result<_, _>>()?,
+            binary: binary.iter().map(|s| Glob::new(s)).collect::<Result<_, _>>()?,
         })
     }
 
@@ -449,9 +451,9 @@ impl Glob {
                     } else {
                         tokens.push(Token::DoubleStar);
                         i += 2;
-                    }
-                    while chars.get(i) == Some(&'*') {
-                        i += 1;
+                        while chars.get(i) == Some(&'*') {
+                            i += 1;
+                        }
                     }
                 }
                 '*' => {
@@ -639,6 +641,7 @@ mod tests {
         assert!(m("[ab]x", "bx") && !m("[!ab]x", "ax") && m("[a-c]x", "cx") && !m("[a-c]x", "dx"));
         assert!(m("**/x.jar", "x.jar") && m("**/x.jar", "a/b/x.jar"));
         assert!(m("a/**", "a/b/c") && !m("a/**", "b/c"));
+        assert!(m("dist/**/*.jar", "dist/a.jar") && m("dist/**/*.jar", "dist/x/y/a.jar"));
         assert!(m("a/**/b", "a/b") && m("a/**/b", "a/x/y/b") && !m("a/**/b", "a/xb"));
         assert!(m("a/*/c", "a/b/c") && !m("a/*/c", "a/b/d/c"));
         assert!(m("\\*x", "*x") && !m("\\*x", "ax"));
