@@ -91,8 +91,7 @@ fn validate_label(what: &'static str, s: &str) -> Result<(), IdError> {
     if s.is_empty() {
         return Err(IdError::Empty { what });
     }
-    const RULE: &str =
-        "use 1 to 64 lowercase letters, digits and single hyphens, starting and ending with a letter or digit";
+    const RULE: &str = "use 1 to 64 lowercase letters, digits and single hyphens, starting and ending with a letter or digit";
     let ok = s.len() <= 64
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')

@@ -6,4 +6,6 @@
 pub mod check;
 pub mod classify;
 pub mod ids;
+pub mod model;
 pub mod path;
+pub mod time;
