@@ -5,7 +5,11 @@
 
 pub mod check;
 pub mod classify;
+pub mod error;
 pub mod ids;
+pub mod lifecycle;
 pub mod model;
 pub mod path;
+pub mod permissions;
+pub mod plan;
 pub mod time;
