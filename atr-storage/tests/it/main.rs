@@ -1,0 +1,6 @@
+//! Integration tests of atr-storage: real SQLite files and real directories in temp dirs.
+
+mod concurrency;
+mod crash;
+mod revisions;
+mod support;
