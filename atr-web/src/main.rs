@@ -1,2 +1,90 @@
-//! `atr-web`: the web server.
-fn main() {}
+//! `atr-web`: the web server of the release platform.
+//!
+//! A thin adapter: it reads its [`config::Config`], opens the storage (creating and migrating the
+//! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
+
+mod config;
+mod pages;
+mod routes;
+mod tls;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use salvo::conn::rustls::{Keycert, RustlsConfig};
+use salvo::prelude::*;
+use salvo::server::ServerHandle;
+
+/// The web server of the release platform.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (configuration from ATR_STATE_DIR and ATR_HTTPS_BIND; see the README).
+    Serve,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match Cli::parse().command {
+        Command::Serve => serve(config::Config::from_environment()?).await,
+    }
+}
+
+async fn serve(config: config::Config) -> anyhow::Result<()> {
+    let state_dir = config.state_dir.clone();
+    let storage = tokio::task::spawn_blocking(move || atr_storage::Storage::open(&state_dir))
+        .await?
+        .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
+    tracing::info!(state_dir = %config.state_dir.display(), "state directory ready, database migrated");
+    let app = routes::App { storage: Arc::new(storage) };
+
+    let cert = tls::Certificate::load_or_create(&config.state_dir.join("tls"))?;
+    if cert.created {
+        tracing::info!(dir = %cert.dir.display(), "made a self-signed TLS certificate");
+    }
+    let rustls =
+        RustlsConfig::new(Keycert::new().cert(cert.cert_pem.as_bytes()).key(cert.key_pem.as_bytes()));
+    let acceptor =
+        TcpListener::new(config.https_bind).rustls(rustls).try_bind().await.with_context(|| {
+            format!("cannot listen on {}; set ATR_HTTPS_BIND to a free address", config.https_bind)
+        })?;
+    tracing::info!(fingerprint = %cert.fingerprint()?, "listening on https://{}", config.https_bind);
+    let server = Server::new(acceptor);
+    tokio::spawn(stop_on_signal(server.handle()));
+    server.serve(routes::router(app)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Stops the server gracefully on Ctrl-C or SIGTERM.
+async fn stop_on_signal(handle: ServerHandle) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot listen for SIGTERM: {e}");
+            let _ = ctrl_c.await;
+            handle.stop_graceful(std::time::Duration::from_secs(10));
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+    }
+    handle.stop_graceful(std::time::Duration::from_secs(10));
+}

@@ -1,0 +1,39 @@
+//! Server configuration: development defaults in a named constructor, overrides from the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+/// Configuration of the web server.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The state directory: database, revisions, downloads, temporary files.
+    pub(crate) state_dir: PathBuf,
+    /// Address the web server listens on.
+    pub(crate) https_bind: SocketAddr,
+}
+
+impl Config {
+    /// The embedded development defaults used by `make serve`.
+    pub(crate) fn development() -> Config {
+        Config { state_dir: PathBuf::from("./state"), https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+    }
+
+    /// The development defaults, overridden by environment variables:
+    ///
+    /// - `ATR_STATE_DIR`: the state directory (default `./state`).
+    /// - `ATR_HTTPS_BIND`: the listening address (default `127.0.0.1:8080`).
+    pub(crate) fn from_environment() -> anyhow::Result<Config> {
+        let mut config = Config::development();
+        if let Some(dir) = std::env::var_os("ATR_STATE_DIR") {
+            config.state_dir = PathBuf::from(dir);
+        }
+        if let Ok(bind) = std::env::var("ATR_HTTPS_BIND") {
+            config.https_bind = bind.parse().with_context(|| {
+                format!("ATR_HTTPS_BIND={bind:?} is not an address such as 127.0.0.1:8080")
+            })?;
+        }
+        Ok(config)
+    }
+}

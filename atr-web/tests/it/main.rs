@@ -1,0 +1,3 @@
+//! Integration tests of the `atr-web` binary, run as a real process.
+
+mod serve;
