@@ -7,7 +7,7 @@ CARGO ?= cargo
 DEB_PACKAGES := nettle-dev libclang-dev pkg-config gnupg rsync curl
 FUZZ_SECONDS ?= 30
 
-.PHONY: all serve test bench fuzz deps fmt lint unit clean-state
+.PHONY: all serve test bench fuzz deps corpus fmt lint unit clean-state
 
 all: test
 
@@ -26,7 +26,17 @@ serve: deps
 	./target/debug/atr-web serve
 
 ## Every test: formatting, lints, unit, integration, doc tests and examples.
-test: deps fmt lint unit
+## Every test: formatting, lints, unit, integration, doc tests and examples.
+test: deps corpus fmt lint unit
+
+## Real Apache releases with their real signatures and KEYS (through Debian's source packages), for the
+## corpus tests. Tests that need it say clearly that they were skipped when it could not be fetched.
+CORPUS_DIR := target/dev-corpus
+corpus:
+	@if [ -f ../shared/corpus/fetch-dev-corpus.sh ]; then \
+	  bash ../shared/corpus/fetch-dev-corpus.sh $(CORPUS_DIR) >/dev/null 2>&1 \
+	    || echo "warning: the dev corpus could not be fetched; corpus tests will say they were skipped"; \
+	else echo "warning: ../shared/corpus is missing; corpus tests will say they were skipped"; fi
 
 fmt:
 	$(CARGO) fmt --all -- --check
