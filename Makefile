@@ -26,7 +26,6 @@ serve: deps
 	./target/debug/atr-web serve
 
 ## Every test: formatting, lints, unit, integration, doc tests and examples.
-## Every test: formatting, lints, unit, integration, doc tests and examples.
 test: deps corpus fmt lint unit
 
 ## Real Apache releases with their real signatures and KEYS (through Debian's source packages), for the
