@@ -1,2 +1,105 @@
-//! Placeholder.
-fn main() {}
+//! Benchmark: creating a new revision of a release that already holds 1,000 or 10,000 files.
+//!
+//! The new revision hard-links every file of the previous one, adds one file, fsyncs, renames the
+//! directory into place and commits its row. Target: under 50 ms for 1,000 files.
+
+use std::time::{Duration, Instant};
+
+use atr_core::ids::{CommitteeKey, ProjectKey, Uid, VersionKey};
+use atr_core::model::{Committee, Project, ProjectStatus, Release, ReleasePolicy};
+use atr_core::path::RelPath;
+use atr_core::time::Timestamp;
+use atr_storage::{NewRevision, Storage, StorageError};
+
+const NOW: Timestamp = Timestamp::from_unix(1_761_739_200);
+
+fn setup(dir: &std::path::Path, files: usize) -> (Storage, NewRevision) {
+    let s = Storage::open(dir).expect("open");
+    let alice = Uid::new("alice").expect("uid");
+    let committee = CommitteeKey::new("bench").expect("key");
+    let project = ProjectKey::new("bench").expect("key");
+    let version = VersionKey::new("1.0.0").expect("key");
+    s.write(|tx| {
+        tx.upsert_committee(&Committee {
+            key: committee.clone(),
+            full_name: None,
+            is_podling: false,
+            parent: None,
+            members: vec![alice.clone()],
+            committers: vec![],
+            release_managers: vec![],
+        })?;
+        tx.insert_project(&Project {
+            key: project.clone(),
+            committee_key: committee.clone(),
+            name: "Apache Bench".into(),
+            status: ProjectStatus::Active,
+            super_project: None,
+            description: String::new(),
+            category: vec![],
+            programming_languages: vec![],
+            created: NOW,
+            created_by: alice.clone(),
+            policy: ReleasePolicy::default(),
+        })?;
+        tx.insert_release(&Release::new_draft(project.clone(), version.clone(), NOW))
+    })
+    .expect("seed");
+    let req = NewRevision::new(project, version, alice, NOW, "bench");
+    s.create_revision(&req, |d| {
+        for i in 0..files {
+            let path = RelPath::new(format!("dir{:02}/apache-bench-{i:05}.txt", i % 20)).expect("path");
+            d.write(&path, format!("file {i}\n").as_bytes())?;
+        }
+        Ok::<_, StorageError>(())
+    })
+    .expect("first revision");
+    (s, req)
+}
+
+fn measure(files: usize, runs: usize) -> (Duration, Duration, Duration) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (s, req) = setup(dir.path(), files);
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let name = RelPath::new(format!("new-{i}.txt")).expect("path");
+        let start = Instant::now();
+        let (rev, ()) = s.create_revision(&req, |d| d.write(&name, b"new")).expect("revision");
+        times.push(start.elapsed());
+        assert_eq!(rev.number.get() as usize, i + 2);
+    }
+    let count = s
+        .revision_files(
+            &req.project,
+            &req.version,
+            atr_core::ids::RevisionNumber::new(runs as u32 + 1).expect("n"),
+        )
+        .expect("files")
+        .len();
+    assert_eq!(count, files + runs, "the last revision has every file");
+    times.sort();
+    (times[0], times[times.len() / 2], times[times.len() - 1])
+}
+
+fn main() {
+    let mut out = String::from("new revision (hard-link clone + 1 new file + fsync + rename + commit)\n");
+    out.push_str(&format!(
+        "{:>8} {:>5} {:>10} {:>10} {:>10}\n",
+        "files", "runs", "min ms", "median ms", "max ms"
+    ));
+    for (files, runs) in [(1_000, 20), (10_000, 5)] {
+        let (min, median, max) = measure(files, runs);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        out.push_str(&format!(
+            "{files:>8} {runs:>5} {:>10.1} {:>10.1} {:>10.1}\n",
+            ms(min),
+            ms(median),
+            ms(max)
+        ));
+        if files == 1_000 {
+            let verdict = if median < Duration::from_millis(50) { "met" } else { "MISSED" };
+            out.push_str(&format!("         target < 50 ms for 1,000 files: {verdict}\n"));
+        }
+    }
+    eprint!("{out}");
+}

@@ -154,7 +154,15 @@ pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 /// Whether a SQLite error is a FOREIGN KEY violation.
 pub(crate) fn is_fk_violation(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error().map(|e| e.extended_code), Some(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY))
+    // RESTRICT actions report the plain constraint code; deferred checks the extended one.
+    match e {
+        rusqlite::Error::SqliteFailure(err, msg) => {
+            err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+                || (err.code == rusqlite::ErrorCode::ConstraintViolation
+                    && msg.as_deref().is_some_and(|m| m.contains("FOREIGN KEY")))
+        }
+        _ => false,
+    }
 }
 
 /// Maps an insert error: key conflicts become [`StorageError::AlreadyExists`], missing references

@@ -103,7 +103,7 @@ impl Tx<'_> {
     }
 
     /// Every committee key, sorted.
-    pub fn committee_keys(&self) -> Result<Vec<CommitteeKey>, StorageError> {
+    pub fn all_committee_keys(&self) -> Result<Vec<CommitteeKey>, StorageError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT key FROM committees ORDER BY key")

@@ -14,10 +14,16 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{DbContext, StorageError};
 
 pub mod audit;
+pub mod checks;
 
 pub mod committees;
+pub mod distributions;
+pub mod keys;
 
 pub mod releases;
+pub mod tasks;
+pub mod tokens;
+pub mod votes;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -215,4 +221,36 @@ pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
 /// Serialises a value for a JSON text column.
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("domain types serialise to JSON")
+}
+
+/// The settings a connection runs with (for diagnostics and the schema tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// `wal`.
+    pub journal_mode: String,
+    /// Whether foreign keys are enforced.
+    pub foreign_keys: bool,
+    /// 1 = NORMAL.
+    pub synchronous: i64,
+    /// Milliseconds a writer waits for the lock.
+    pub busy_timeout_ms: i64,
+}
+
+impl Tx<'_> {
+    /// The settings of the connection this transaction runs on.
+    pub fn connection_settings(&self) -> Result<ConnectionSettings, StorageError> {
+        let c = self.conn();
+        let get =
+            |p: &str| c.query_row(&format!("PRAGMA {p}"), [], |r| r.get::<_, rusqlite::types::Value>(0));
+        let int = |v: rusqlite::types::Value| if let rusqlite::types::Value::Integer(i) = v { i } else { -1 };
+        Ok(ConnectionSettings {
+            journal_mode: match get("journal_mode").doing("reading settings")? {
+                rusqlite::types::Value::Text(s) => s,
+                _ => String::new(),
+            },
+            foreign_keys: int(get("foreign_keys").doing("reading settings")?) == 1,
+            synchronous: int(get("synchronous").doing("reading settings")?),
+            busy_timeout_ms: int(get("busy_timeout").doing("reading settings")?),
+        })
+    }
 }

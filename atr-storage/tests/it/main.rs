@@ -2,5 +2,7 @@
 
 mod concurrency;
 mod crash;
+mod entities;
 mod revisions;
+mod schema;
 mod support;
