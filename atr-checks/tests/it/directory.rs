@@ -1,0 +1,123 @@
+//! Whole-directory checks: the shared fixture release, a complete release, a broken one, parallel runs.
+
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use atr_checks::keys::Keyring;
+use atr_checks::testing::{TestKey, keys_file};
+use atr_checks::{
+    CheckContext, CheckStatus, CheckerId, Limits, RunOptions, check_directory, check_directory_with,
+};
+
+use crate::support::*;
+
+#[test]
+fn fixture_release_key_signature_and_checksum_verify() {
+    let fx = Path::new("/work/shared/fixtures/apache-test-0.2");
+    let r = Release::new();
+    for f in ["apache-test-0.2.tar.gz", "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"] {
+        std::fs::copy(fx.join(f), r.path().join(f)).unwrap();
+    }
+    let ring =
+        Keyring::from_file(&fx.join("ATR_Test_0x1913BD07F118B758_public.asc"), &Limits::default()).unwrap();
+    assert_eq!(ring.certs().len(), 1);
+    let ctx = CheckContext::new(UNIX_EPOCH + Duration::from_secs(1_779_100_505 + 86_400));
+    let report = check_directory(r.path(), Some(&ring), &ctx).unwrap();
+    let sig = report.results.iter().find(|x| x.checker == CheckerId::SIGNATURE).unwrap();
+    assert_eq!(sig.status, CheckStatus::Note, "{}", sig.message);
+    assert_eq!(sig.data["certificate_fingerprint"], "48EEB0ADFDA464C95C7CDE751913BD07F118B758");
+    assert_eq!(sig.data["asf_uid"], "test");
+    let hash = report.results.iter().find(|x| x.checker == CheckerId::HASHING).unwrap();
+    assert_eq!(hash.status, CheckStatus::Note, "{}", hash.message);
+    assert_eq!(report.summary.blocker, 0, "{:#?}", report.results);
+    assert_eq!(report.summary.concern, 0, "{:#?}", report.results);
+    assert!(report.results.iter().all(|x| x.status == CheckStatus::Note), "{:#?}", report.results);
+}
+
+#[test]
+fn complete_release_passes_and_broken_one_lists_each_problem() {
+    let key = asf_key();
+    let ring = Keyring::parse(keys_file(&[key]).as_bytes());
+    let r = Release::new();
+    r.signed("apache-foo-1.0-src.tar.gz", b"source", key);
+    r.signed("apache-foo-1.0-bin.zip", b"binary", key);
+    r.file("README", "read me");
+    let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    assert!(!report.has_blockers(), "{:#?}", report.results);
+    assert_eq!(report.summary.note, report.results.len());
+    assert_eq!(report.results.iter().filter(|x| x.checker == CheckerId::SIGNATURE).count(), 2);
+    assert_eq!(report.results.iter().filter(|x| x.checker == CheckerId::HASHING).count(), 2);
+
+    // Break it in several ways at once.
+    r.file("apache-foo-1.0-bin.zip", b"tampered");
+    r.file("KEYS", keys_file(&[key]));
+    r.file(".DS_Store", b"junk");
+    r.file("apache-foo-1.0-src.tar.gz.md5", "d41d8cd98f00b204e9800998ecf8427e");
+    let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    let blockers: Vec<_> = report.results.iter().filter(|x| x.status == CheckStatus::Blocker).collect();
+    assert_eq!(blockers.len(), 3, "{blockers:#?}"); // bad signature, checksum mismatch, md5
+    assert!(
+        blockers.iter().any(|b| b.checker == CheckerId::SIGNATURE && b.message.contains("does not match"))
+    );
+    assert!(blockers.iter().any(|b| b.checker == CheckerId::HASHING && b.message.contains("checksum of")));
+    assert!(blockers.iter().any(|b| b.message.contains("MD5")));
+    assert_eq!(report.summary.concern, 2, "{:#?}", report.results); // KEYS, .DS_Store
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["summary"]["blocker"], 3);
+    assert_eq!(json["results"].as_array().unwrap().len(), report.results.len());
+}
+
+#[test]
+fn parallel_run_gives_the_same_report_and_reports_progress() {
+    let key = asf_key();
+    let ring = Keyring::parse(keys_file(&[key]).as_bytes());
+    let r = Release::new();
+    for i in 0..8 {
+        r.signed(&format!("apache-foo-1.{i}.tar.gz"), format!("data {i}").as_bytes(), key);
+    }
+    let serial = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |p: &atr_checks::Progress| seen.lock().unwrap().push(p.done);
+    let opts = RunOptions::default().with_jobs(4).with_progress(&progress);
+    let parallel = check_directory_with(r.path(), Some(&ring), &ctx(), &opts).unwrap();
+    assert_eq!(serial, parallel);
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort();
+    assert_eq!(seen, (1..=16).collect::<Vec<_>>());
+}
+
+#[test]
+fn without_keys_signatures_are_exceptions_not_passes() {
+    let r = Release::new();
+    r.signed("apache-foo-1.0.tar.gz", b"source", asf_key());
+    let report = check_directory(r.path(), None, &ctx()).unwrap();
+    assert_one(&report.results, CheckStatus::Exception, &["no KEYS file was given", "--keys"]);
+    assert!(report.blocks_vote());
+}
+
+#[test]
+fn links_are_reported_and_missing_directory_is_an_error() {
+    let r = Release::new();
+    r.signed("apache-foo-1.0.tar.gz", b"source", asf_key());
+    std::os::unix::fs::symlink("/etc/passwd", r.path().join("link.tar.gz")).unwrap();
+    let ring = Keyring::parse(keys_file(&[asf_key()]).as_bytes());
+    let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    assert_one(&report.results, CheckStatus::Blocker, &["symbolic link"]);
+    let err = check_directory(&r.path().join("nope"), Some(&ring), &ctx()).unwrap_err();
+    assert!(err.to_string().contains("not a directory"), "{err}");
+}
+
+#[test]
+fn skipped_keys_are_reported_as_notes() {
+    let k = TestKey::ed25519("K <k@apache.org>");
+    let mut text = keys_file(&[&k]);
+    text.push_str("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n");
+    let ring = Keyring::parse(text.as_bytes());
+    let r = Release::new();
+    r.signed("apache-foo-1.0.tar.gz", b"source", &k);
+    let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    assert!(!report.has_blockers());
+    assert!(
+        report.results.iter().any(|x| x.primary_rel_path.is_none() && x.message.contains("KEYS block 2"))
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests of atr-checks: real keys and signatures, real gpg, the fixture release, the dev corpus.
+
+
+mod corpus;
+mod directory;
+mod gpg;
+mod hashes;
+mod paths;
+mod signatures;
+mod support;
