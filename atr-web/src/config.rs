@@ -20,6 +20,11 @@ impl Config {
         Config { state_dir: PathBuf::from("./state"), https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)) }
     }
 
+    /// The local accounts file of the development identity provider.
+    pub(crate) fn accounts_file(&self) -> PathBuf {
+        self.state_dir.join("accounts.toml")
+    }
+
     /// The development defaults, overridden by environment variables:
     ///
     /// - `ATR_STATE_DIR`: the state directory (default `./state`).

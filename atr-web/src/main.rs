@@ -4,8 +4,12 @@
 //! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
 
 mod config;
+mod identity;
 mod pages;
 mod routes;
+mod session;
+#[cfg(test)]
+mod tests;
 mod tls;
 
 use std::sync::Arc;
@@ -28,6 +32,29 @@ struct Cli {
 enum Command {
     /// Start the server (configuration from ATR_STATE_DIR and ATR_HTTPS_BIND; see the README).
     Serve,
+    /// Manage local accounts (the development identity provider).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add an account (or reset its roles and password); prints the new password once.
+    Add {
+        /// The user id, such as `alice`.
+        uid: atr_core::ids::Uid,
+        /// Make the account a platform administrator.
+        #[arg(long)]
+        admin: bool,
+        /// A committee the account is a member of (repeatable).
+        #[arg(long = "member", value_name = "COMMITTEE")]
+        member: Vec<atr_core::ids::CommitteeKey>,
+        /// A committee the account is a committer of (repeatable).
+        #[arg(long = "committer", value_name = "COMMITTEE")]
+        committer: Vec<atr_core::ids::CommitteeKey>,
+    },
 }
 
 #[tokio::main]
@@ -39,9 +66,53 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let config = config::Config::from_environment()?;
     match Cli::parse().command {
-        Command::Serve => serve(config::Config::from_environment()?).await,
+        Command::Serve => serve(config).await,
+        Command::User { command: UserCommand::Add { uid, admin, member, committer } } => {
+            std::fs::create_dir_all(&config.state_dir)
+                .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
+            let mut accounts = identity::LocalAccounts::load(&config.accounts_file())?;
+            let new = accounts.add_user(
+                uid,
+                admin,
+                member.into_iter().collect(),
+                committer.into_iter().collect(),
+            )?;
+            #[expect(clippy::print_stdout, reason = "the operator command prints the new password once")]
+            {
+                println!("user {} password: {}", new.uid, new.password);
+            }
+            Ok(())
+        }
     }
+}
+
+/// Creates the demo accounts on first start and prints their passwords once.
+fn create_demo_accounts(config: &config::Config) -> anyhow::Result<()> {
+    let mut accounts = identity::LocalAccounts::load(&config.accounts_file())?;
+    if !accounts.is_empty() {
+        return Ok(());
+    }
+    let test = atr_core::ids::CommitteeKey::new("test")?;
+    let admin =
+        accounts.add_user(atr_core::ids::Uid::new("admin")?, true, Default::default(), Default::default())?;
+    let member = accounts.add_user(
+        atr_core::ids::Uid::new("alice")?,
+        false,
+        [test.clone()].into(),
+        Default::default(),
+    )?;
+    let committer =
+        accounts.add_user(atr_core::ids::Uid::new("bob")?, false, Default::default(), [test].into())?;
+    tracing::warn!(
+        "made demo accounts (shown only now; reset with `atr-web user add UID`): \
+         admin / {} (administrator), alice / {} (member of `test`), bob / {} (committer of `test`)",
+        admin.password,
+        member.password,
+        committer.password
+    );
+    Ok(())
 }
 
 async fn serve(config: config::Config) -> anyhow::Result<()> {
@@ -50,7 +121,13 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
     tracing::info!(state_dir = %config.state_dir.display(), "state directory ready, database migrated");
-    let app = routes::App { storage: Arc::new(storage) };
+    create_demo_accounts(&config)?;
+    let app = routes::App {
+        storage: Arc::new(storage),
+        accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
+        session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,
+        secure_cookies: true,
+    };
 
     let cert = tls::Certificate::load_or_create(&config.state_dir.join("tls"))?;
     if cert.created {

@@ -1,20 +1,66 @@
-//! The one route table of the server.
+//! The one route table of the server, with the hoops every request passes through.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
+use atr_core::permissions::Actor;
+use cookie::Key;
+use salvo::http::StatusCode;
 use salvo::prelude::*;
+use serde::Deserialize;
 
+use crate::identity::LocalAccounts;
 use crate::pages;
+use crate::session::{self, Session};
 
 /// What every handler may use.
 #[derive(Debug, Clone)]
 pub(crate) struct App {
     pub(crate) storage: Arc<atr_storage::Storage>,
+    pub(crate) accounts: Arc<AccountsCache>,
+    pub(crate) session_key: Key,
+    /// Whether cookies get the `Secure` flag (true when serving HTTPS).
+    pub(crate) secure_cookies: bool,
+}
+
+/// The local accounts file, reloaded when it changes on disk (`atr-web user add` while serving).
+#[derive(Debug)]
+pub(crate) struct AccountsCache {
+    path: PathBuf,
+    cached: Mutex<(Option<SystemTime>, Arc<LocalAccounts>)>,
+}
+
+impl AccountsCache {
+    /// Loads the accounts file at `path`.
+    pub(crate) fn load(path: PathBuf) -> anyhow::Result<AccountsCache> {
+        let accounts = LocalAccounts::load(&path)?;
+        let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        Ok(AccountsCache { path, cached: Mutex::new((mtime, Arc::new(accounts))) })
+    }
+
+    /// The current accounts.
+    pub(crate) fn current(&self) -> Arc<LocalAccounts> {
+        let mtime = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.0 != mtime {
+            match LocalAccounts::load(&self.path) {
+                Ok(fresh) => *cached = (mtime, Arc::new(fresh)),
+                Err(e) => tracing::error!("keeping the previous accounts: {e:#}"),
+            }
+        }
+        Arc::clone(&cached.1)
+    }
 }
 
 /// Every route of the server.
 pub(crate) fn router(app: App) -> Router {
-    Router::new().hoop(InjectApp(app)).get(home)
+    Router::new()
+        .hoop(InjectApp(app))
+        .hoop(session_hoop)
+        .get(home)
+        .push(Router::with_path("login").get(login_form).post(login))
+        .push(Router::with_path("logout").post(logout))
 }
 
 /// Puts the [`App`] into every request's depot.
@@ -33,8 +79,111 @@ fn app(depot: &Depot) -> &App {
     depot.get_typed::<App>().expect("the InjectApp hoop runs before every handler")
 }
 
+/// The session of this request.
+fn current_session(depot: &Depot) -> &Session {
+    depot.get_typed::<Session>().expect("the session hoop runs before every handler")
+}
+
+/// Who is making this request, with their current roles.
+pub(crate) fn actor(depot: &Depot) -> Actor {
+    let session = current_session(depot);
+    match &session.uid {
+        Some(uid) => app(depot).accounts.current().get(uid).map_or_else(Actor::public, |a| a.actor()),
+        None => Actor::public(),
+    }
+}
+
+fn now() -> i64 {
+    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Finds or starts the session, and refuses state-changing requests without its CSRF token.
+#[handler]
+async fn session_hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let app = app(depot).clone();
+    let existing = session::read(req, &app.session_key, now());
+    if session::changes_state(req.method()) {
+        let presented = session::presented_token(req).await;
+        let valid = match (&existing, presented) {
+            (Some(s), Some(token)) => session::tokens_match(&s.csrf, &token),
+            _ => false,
+        };
+        if !valid {
+            session::refuse_csrf(res);
+            ctrl.skip_rest();
+            return;
+        }
+    }
+    let session = match existing {
+        Some(s) => s,
+        None => {
+            let fresh = Session::new(None, now());
+            session::write(res, &app.session_key, &fresh, app.secure_cookies);
+            fresh
+        }
+    };
+    depot.insert_typed(session);
+}
+
 #[handler]
 async fn home(depot: &mut Depot, res: &mut Response) {
+    let actor = actor(depot);
     let state_dir = app(depot).storage.layout().root().display().to_string();
-    res.render(pages::Page(pages::home(&state_dir)));
+    res.render(pages::Page(pages::home(&pages::Chrome::new(&actor, current_session(depot)), &state_dir)));
+}
+
+#[handler]
+async fn login_form(depot: &mut Depot, res: &mut Response) {
+    let actor = actor(depot);
+    res.render(pages::Page(pages::login(&pages::Chrome::new(&actor, current_session(depot)), None)));
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    uid: String,
+    password: String,
+}
+
+#[handler]
+async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let app = app(depot).clone();
+    let form = match req.parse_form::<LoginForm>().await {
+        Ok(f) => f,
+        Err(_) => {
+            res.status_code(StatusCode::BAD_REQUEST);
+            res.render(Text::Plain("The login form needs the fields uid and password."));
+            return;
+        }
+    };
+    let accounts = app.accounts.current();
+    match tokio::task::spawn_blocking(move || accounts.authenticate(&form.uid, &form.password)).await {
+        Ok(Ok(actor)) => {
+            // A new session (and CSRF token) at login, so a token seen before login is useless after it.
+            let session = Session::new(actor.uid.clone(), now());
+            session::write(res, &app.session_key, &session, app.secure_cookies);
+            tracing::info!(uid = ?actor.uid, "logged in");
+            res.render(Redirect::other("/"));
+        }
+        Ok(Err(e)) => {
+            let actor = Actor::public();
+            res.status_code(StatusCode::UNAUTHORIZED);
+            res.render(pages::Page(pages::login(
+                &pages::Chrome::new(&actor, current_session(depot)),
+                Some(&e.to_string()),
+            )));
+        }
+        Err(e) => {
+            tracing::error!("login task failed: {e}");
+            res.status_code(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}
+
+#[handler]
+async fn logout(depot: &mut Depot, res: &mut Response) {
+    let app = app(depot).clone();
+    let session = Session::new(None, now());
+    session::write(res, &app.session_key, &session, app.secure_cookies);
+    res.render(Redirect::other("/"));
 }
