@@ -38,7 +38,7 @@ use crate::model::ignore::CheckResultIgnore;
 use crate::model::policy::{DEFAULT_MIN_HOURS, ReleasePolicy, VoteMode};
 use crate::model::release::{Release, ReleasePhase, VoteRound};
 use crate::model::task::TaskSpec;
-use crate::model::vote::{Ballot, Tally, VoteResolution};
+use crate::model::vote::{Ballot, Tally, VoteChoice, VoteResolution};
 use crate::path::RelPath;
 use crate::permissions::{Action, Actor, Grant, authorise};
 use crate::plan::{PlanContext, plan_checks};
@@ -858,7 +858,15 @@ impl Cx<'_> {
                 "Wait until the vote period ends, or cancel the vote.",
             ));
         }
-        let tally = Tally::of(&self.state.ballots);
+        // Only ballots of this vote and this round count, whatever the adapter passed in.
+        let ballots: Vec<Ballot> = self
+            .state
+            .ballots
+            .iter()
+            .filter(|b| b.vote_seq == release.vote_seq && b.vote_round == round)
+            .cloned()
+            .collect();
+        let tally = Tally::of(&ballots);
         if resolution == VoteResolution::Passed {
             if mode == VoteMode::Manual {
                 let ok = evidence.as_ref().is_some_and(|e| {
@@ -1195,6 +1203,68 @@ impl Cx<'_> {
         );
         Ok(Transition { state: ReleaseState::unstarted(self.state.project.clone()), effects, audit })
     }
+}
+
+/// The committee whose members' votes are binding in the Incubator round of a podling vote.
+pub const INCUBATOR_COMMITTEE: &str = "incubator";
+
+/// Casts `actor`'s ballot in the running vote round (trusted votes on the platform).
+///
+/// The ballot is binding when the actor is a member of the committee (in the Incubator round: of
+/// the Incubator PMC). Admin rights never make a vote binding. Later ballots of the same person
+/// replace earlier ones in the tally. Refused when no vote runs or the vote is held outside the
+/// platform (manual mode).
+pub fn cast_ballot(
+    state: &ReleaseState,
+    actor: &Actor,
+    choice: VoteChoice,
+    comment: String,
+    now: Timestamp,
+) -> Result<(Ballot, AuditEvent), Refusal> {
+    let cx = Cx { state, actor, now };
+    let verb = "vote on";
+    let release = cx.release(verb)?;
+    let grant = cx.authorise(Action::CastBallot, verb)?;
+    if release.phase != ReleasePhase::Candidate {
+        return Err(cx.wrong_phase(
+            verb,
+            release.phase,
+            "while a vote is running",
+            "Wait for a vote to start.",
+        ));
+    }
+    if release.vote_mode == Some(VoteMode::Manual) {
+        return Err(cx.refuse(
+            RefusalKind::Conflict,
+            verb,
+            "this vote is held outside the platform (manual vote mode)",
+            "Vote by replying to the vote thread on the mailing list.",
+        ));
+    }
+    let uid = cx.uid(verb)?;
+    let round = release.vote_round.unwrap_or(VoteRound::Committee);
+    let binding = match round {
+        VoteRound::Committee => actor.member_of.contains(&state.project.committee_key),
+        VoteRound::Incubator => actor.member_of.iter().any(|c| c.as_str() == INCUBATOR_COMMITTEE),
+    };
+    let ballot = Ballot {
+        voter: Some(uid.clone()),
+        voter_name: uid.to_string(),
+        choice,
+        binding,
+        comment,
+        vote_seq: release.vote_seq,
+        vote_round: round,
+        revision_number: state.latest_revision.unwrap_or(RevisionNumber::FIRST),
+        cast_at: now,
+    };
+    let audit = cx.audit(
+        grant,
+        AuditAction::BallotCast,
+        release.key().to_string(),
+        json!({ "choice": choice.as_str(), "binding": binding, "round": round.as_str(), "vote_seq": release.vote_seq }),
+    );
+    Ok((ballot, audit))
 }
 
 /// Adds the `.asc`/`.sha256`/`.sha512` companions of moved files (unless moved explicitly).

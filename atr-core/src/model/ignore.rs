@@ -39,7 +39,8 @@ pub struct CheckResultIgnore {
     pub status: Option<CheckStatus>,
     /// Glob over the message.
     pub message_glob: Option<String>,
-    /// Why the results are acceptable (shown next to every ignored result).
+    /// Why the results are acceptable, shown next to every ignored result. Empty when the rule came
+    /// through the API, whose ignore request has no reason field.
     pub reason: String,
     /// When the rule stops applying, if ever.
     pub expires: Option<Timestamp>,
@@ -63,9 +64,6 @@ pub enum IgnoreError {
         "the rule matches every result; give at least one criterion (checker, path, message, status, release or revision)"
     )]
     NoCriterion,
-    /// No reason was given.
-    #[error("give a reason why these results are acceptable; it is shown next to every ignored result")]
-    NoReason,
     /// The expiry is not after the creation time.
     #[error(
         "the rule would expire at {expires}, before it was made ({created}); give a later expiry or none"
@@ -105,9 +103,6 @@ impl CheckResultIgnore {
         if self.globs().iter().all(|g| g.is_none()) && self.status.is_none() && self.revision_number.is_none()
         {
             return Err(IgnoreError::NoCriterion);
-        }
-        if self.reason.trim().is_empty() {
-            return Err(IgnoreError::NoReason);
         }
         if let Some(expires) = self.expires
             && expires <= self.created
@@ -282,8 +277,8 @@ mod tests {
         assert!(bad.validate().unwrap_err().to_string().contains("cannot be ignored"));
         let bad = CheckResultIgnore { message_glob: Some("^foo".into()), ..ok.clone() };
         assert!(matches!(bad.validate(), Err(IgnoreError::Regex(_))));
-        let bad = CheckResultIgnore { reason: " ".into(), ..ok.clone() };
-        assert_eq!(bad.validate(), Err(IgnoreError::NoReason));
+        let api_made = CheckResultIgnore { reason: String::new(), ..ok.clone() };
+        assert_eq!(api_made.validate(), Ok(()));
         let bad = CheckResultIgnore { expires: Some(Timestamp::from_unix(10)), ..ok };
         assert!(matches!(bad.validate(), Err(IgnoreError::Expiry { .. })));
     }

@@ -832,3 +832,132 @@ fn delete_by_phase() {
         RefusalKind::NotFound
     );
 }
+
+// ---- ballots and check summaries --------------------------------------------------------------
+
+#[test]
+fn ballots_of_other_votes_or_rounds_do_not_count() {
+    let mut c = candidate();
+    for b in &mut c.ballots {
+        b.vote_seq = 7;
+    }
+    assert!(
+        refused(&c, resolve(VoteResolution::Passed), &member(), after_vote())
+            .to_string()
+            .contains("0 binding +1")
+    );
+    let mut c = candidate();
+    for b in &mut c.ballots {
+        b.vote_round = VoteRound::Incubator;
+    }
+    assert!(
+        refused(&c, resolve(VoteResolution::Passed), &member(), after_vote())
+            .to_string()
+            .contains("0 binding +1")
+    );
+}
+
+#[test]
+fn casting_ballots_on_the_platform() {
+    use atr_core::lifecycle::cast_ballot;
+    let mut c = candidate();
+    c.ballots.clear();
+    let (b, audit) =
+        cast_ballot(&c, &member(), VoteChoice::Yes, "checked sigs".into(), T0.plus_hours(1)).unwrap();
+    assert!(b.binding);
+    assert_eq!((b.vote_seq, b.vote_round, b.revision_number), (1, VoteRound::Committee, rev(2)));
+    assert_eq!(audit.action, AuditAction::BallotCast);
+    assert_eq!(audit.details["binding"], true);
+    let (b, _) = cast_ballot(&c, &committer(), VoteChoice::Yes, String::new(), T0).unwrap();
+    assert!(!b.binding, "committers' votes are not binding");
+    let (b, audit) = cast_ballot(&c, &admin(), VoteChoice::No, String::new(), T0).unwrap();
+    assert!(!b.binding, "admin rights never make a vote binding");
+    assert!(!audit.as_admin, "any logged-in committer may vote");
+    let (b, _) = cast_ballot(&c, &outsider(), VoteChoice::Abstain, String::new(), T0).unwrap();
+    assert!(!b.binding);
+    assert_eq!(
+        cast_ballot(&c, &public(), VoteChoice::Yes, String::new(), T0).unwrap_err().kind,
+        RefusalKind::Unauthenticated
+    );
+    let r = cast_ballot(&draft(), &member(), VoteChoice::Yes, String::new(), T0).unwrap_err();
+    assert_eq!(
+        r.to_string(),
+        "Cannot vote on foo-client-1.0.0: the release is in the Compose (release_candidate_draft) phase, and this is \
+         only possible while a vote is running. Wait for a vote to start."
+    );
+
+    // In the Incubator round only Incubator PMC members are binding.
+    let podling = candidate_with(project(true));
+    let round2 = ok(&podling, resolve(VoteResolution::Passed), &member(), after_vote()).state;
+    let (b, _) = cast_ballot(&round2, &member(), VoteChoice::Yes, String::new(), after_vote()).unwrap();
+    assert!(!b.binding);
+    assert_eq!(b.vote_round, VoteRound::Incubator);
+    let ipmc = Actor::user(atr_core::ids::Uid::new("ipmc").unwrap())
+        .member_of(atr_core::ids::CommitteeKey::new("incubator").unwrap());
+    assert!(cast_ballot(&round2, &ipmc, VoteChoice::Yes, String::new(), after_vote()).unwrap().0.binding);
+
+    // Manual votes are held elsewhere.
+    let mut p = project(false);
+    p.policy.vote_mode = atr_core::model::policy::VoteMode::Manual;
+    let manual = Command::StartVote {
+        revision: None,
+        duration_hours: None,
+        email_to: None,
+        subject: None,
+        body: None,
+        concerns_noted: BTreeSet::new(),
+    };
+    let m = ok(&draft_with(p), manual, &committer(), T0).state;
+    assert!(
+        cast_ballot(&m, &member(), VoteChoice::Yes, String::new(), T0)
+            .unwrap_err()
+            .to_string()
+            .contains("manual vote mode")
+    );
+}
+
+#[test]
+fn check_summary_applies_ignores_but_never_to_blockers() {
+    use atr_core::check::{CheckResult, CheckStatus, CheckerId};
+    use atr_core::ids::{ProjectKey, ReleaseKey, Uid};
+    use atr_core::lifecycle::CheckSummary;
+    use atr_core::model::ignore::CheckResultIgnore;
+
+    let key = ReleaseKey::new(ProjectKey::new("foo-client").unwrap(), version());
+    let path = Some(RelPath::new("foo-client-1.0.0-src.tar.gz").unwrap());
+    let results = [
+        CheckResult::new(CheckerId::RAT, CheckStatus::Concern, path.clone(), "unknown licence"),
+        CheckResult::new(CheckerId::RAT, CheckStatus::Concern, path.clone(), "another"),
+        CheckResult::new(CheckerId::LICENSE_FILES, CheckStatus::Concern, path.clone(), "odd NOTICE"),
+        CheckResult::new(CheckerId::HASHING, CheckStatus::Blocker, path.clone(), "mismatch"),
+        CheckResult::new(CheckerId::SIGNATURE, CheckStatus::Exception, path.clone(), "keyring unreadable"),
+        CheckResult::new(CheckerId::PATHS, CheckStatus::Suggestion, path.clone(), "consider"),
+        CheckResult::new(CheckerId::PATHS, CheckStatus::Note, path, "ok"),
+    ];
+    let s = CheckSummary::from_results(&key, rev(2), &results, &[], 4, T0);
+    assert_eq!((s.ongoing, s.blockers, s.exceptions), (4, 1, 1));
+    assert_eq!(
+        s.concerns,
+        ["atr.tasks.checks.license.files".to_owned(), "atr.tasks.checks.rat.check".to_owned()].into()
+    );
+
+    let ignore_all = CheckResultIgnore {
+        id: None,
+        asf_uid: Uid::new("alice").unwrap(),
+        created: T0,
+        project_key: ProjectKey::new("foo-client").unwrap(),
+        release_glob: None,
+        revision_number: None,
+        checker_glob: Some("*".into()),
+        primary_rel_path_glob: None,
+        member_rel_path_glob: None,
+        status: None,
+        message_glob: None,
+        reason: "accepted by the PMC".into(),
+        expires: Some(T0.plus_hours(1)),
+    };
+    let s = CheckSummary::from_results(&key, rev(2), &results, std::slice::from_ref(&ignore_all), 0, T0);
+    assert_eq!((s.blockers, s.exceptions, s.concerns.len()), (1, 0, 0), "blockers are never ignored");
+    let later = CheckSummary::from_results(&key, rev(2), &results, &[ignore_all], 0, T0.plus_hours(2));
+    assert_eq!((later.exceptions, later.concerns.len()), (1, 2), "an expired rule ignores nothing");
+}
