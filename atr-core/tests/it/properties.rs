@@ -6,7 +6,8 @@
 //! - at most one revision is created per command;
 //! - the phase never goes backwards, except a failed or cancelled vote (candidate → draft), and
 //!   deletion;
-//! - the files of a candidate never change; an announced release accepts nothing but deletion.
+//! - the files of a candidate never change; an announced release accepts nothing but deletion;
+//! - every refusal names the release, a reason and a fix.
 
 use std::collections::BTreeSet;
 
@@ -155,7 +156,15 @@ proptest! {
             let cmd = command(kind, p, &state);
             let name = cmd.name();
             let resolution = match &cmd { Command::Resolve { resolution, .. } => Some(*resolution), _ => None };
-            let Ok(t) = apply(&state, cmd, &actor(who), now) else { continue };
+            let t = match apply(&state, cmd, &actor(who), now) {
+                Ok(t) => t,
+                Err(r) => {
+                    // Every refusal names what was refused, why, and a fix phrased as a sentence.
+                    prop_assert!(r.action.contains("foo-client"), "{r}");
+                    prop_assert!(!r.reason.is_empty() && r.fix.ends_with('.'), "{r}");
+                    continue;
+                }
+            };
             let old = &state;
             let new = &t.state;
 
