@@ -16,6 +16,7 @@ pub mod error;
 pub mod layout;
 pub mod revision;
 mod session;
+mod state;
 
 use std::path::Path;
 

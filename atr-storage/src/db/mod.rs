@@ -14,6 +14,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{DbContext, StorageError};
 
 pub mod audit;
+pub mod cache;
 pub mod checks;
 
 pub mod committees;

@@ -3,6 +3,7 @@
 mod concurrency;
 mod crash;
 mod entities;
+mod lifecycle;
 mod revisions;
 mod schema;
 mod support;

@@ -251,3 +251,22 @@ fn deleting_a_release_removes_rows_and_directories() {
     let audit = s.read(|tx| tx.audit_events_for("foo-1.0.0")).unwrap();
     assert_eq!(audit.last().unwrap().action, AuditAction::ReleaseDelete);
 }
+
+#[test]
+fn link_file_brings_in_an_existing_file_without_copying() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    // An upload that passed validation somewhere on the same file system.
+    let source = s.layout().root().join("validated-upload");
+    std::fs::write(&source, b"archive bytes").unwrap();
+    let (rev, ()) = s
+        .create_revision(&new_rev("upload"), |d| d.link_file(&rel("dist/apache-foo-1.0.0.tar.gz"), &source))
+        .unwrap();
+    let placed =
+        s.layout().revision(&project_key(), &version_key(), rev.number).join("dist/apache-foo-1.0.0.tar.gz");
+    assert_eq!(std::fs::read(&placed).unwrap(), b"archive bytes");
+    assert_eq!(std::fs::metadata(&placed).unwrap().ino(), std::fs::metadata(&source).unwrap().ino());
+    assert_eq!(std::fs::metadata(&placed).unwrap().permissions().mode() & 0o777, 0o444);
+    let err = s.create_revision(&new_rev("dir"), |d| d.link_file(&rel("x"), s.layout().root())).unwrap_err();
+    assert!(err.to_string().contains("the source is not a regular file"), "{err}");
+}
