@@ -8,12 +8,15 @@ use std::time::SystemTime;
 
 use atr_core::classify::ClassificationPolicy;
 
+use crate::archive::ArchiveLimits;
+
 /// Resource limits for checks; a limit that is hit gives an `exception` result, never a verdict on the artifact.
 ///
 /// ```
 /// let mut limits = atr_checks::Limits::default();
 /// limits.max_keys_bytes = 1 << 20;
 /// assert_eq!(limits.max_signature_bytes, 1 << 20);
+/// assert_eq!(limits.archive, atr_checks::archive::ArchiveLimits::DEFAULT);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -24,12 +27,8 @@ pub struct Limits {
     pub max_signature_bytes: u64,
     /// Largest checksum file read (1 MiB).
     pub max_hash_file_bytes: u64,
-    /// Most bytes an archive may expand to (ATR: 2 GiB).
-    pub max_extract_bytes: u64,
-    /// Most members an archive may hold.
-    pub max_archive_members: u64,
-    /// Largest ratio of expanded to compressed size before an archive counts as a bomb.
-    pub max_compression_ratio: u64,
+    /// Archive expansion limits (total bytes, members, member size, compression ratio, depth).
+    pub archive: ArchiveLimits,
 }
 
 impl Default for Limits {
@@ -38,9 +37,7 @@ impl Default for Limits {
             max_keys_bytes: 10 << 20,
             max_signature_bytes: 1 << 20,
             max_hash_file_bytes: 1 << 20,
-            max_extract_bytes: 2 << 30,
-            max_archive_members: 200_000,
-            max_compression_ratio: 200,
+            archive: ArchiveLimits::DEFAULT,
         }
     }
 }

@@ -9,6 +9,9 @@ use atr_core::check::{CheckResult, CheckStatus, CheckerId};
 use atr_core::path::RelPath;
 use serde_json::json;
 
+use atr_core::classify::{ArtifactClass, classify};
+
+use crate::archive::{self, ArchiveCheckContext, ArchiveFormat, ArchiveReport, ArchiveRole};
 use crate::context::CheckContext;
 use crate::error::CheckError;
 use crate::hashes::{check_hash_file, hash_file_kind};
@@ -78,14 +81,22 @@ impl<'a> RunOptions<'a> {
 enum Task {
     Signature(RelPath),
     Hash(RelPath),
+    Archive(RelPath, ArchiveRole),
 }
 
 impl Task {
     fn path(&self) -> &RelPath {
         match self {
-            Task::Signature(p) | Task::Hash(p) => p,
+            Task::Signature(p) | Task::Hash(p) | Task::Archive(p, _) => p,
         }
     }
+}
+
+/// What one task produced: results, and for archives the report kept for the parity check.
+#[derive(Debug, Clone, Default)]
+struct TaskOutput {
+    results: Vec<CheckResult>,
+    archive: Option<ArchiveReport>,
 }
 
 /// Checks every file of the release in `dir` (one thread). See [`check_directory_with`].
@@ -107,7 +118,9 @@ pub fn check_directory(
 
 /// Checks every file of the release in `dir`: the paths policy over the whole listing, each
 /// signature against `keyring` (without one, signature checks give `exception` results), each
-/// checksum file, and each archive. Fails only when the directory itself cannot be listed.
+/// checksum file, each archive (as a source or binary package according to its classification,
+/// honouring `.atr/license-headers-ignore`), and parity between archives of the same tree in
+/// several formats. Fails only when the directory itself cannot be listed.
 pub fn check_directory_with(
     dir: &Path,
     keyring: Option<&Keyring>,
@@ -125,25 +138,52 @@ pub fn check_directory_with(
     if let Some(ring) = keyring {
         results.extend(ring.notes());
     }
-    let tasks: Vec<Task> = listing.iter().filter_map(|f| task_for(f)).collect();
-    results.extend(run_tasks(dir, &tasks, keyring, ctx, opts));
+    let tasks: Vec<Task> = listing.iter().filter_map(|f| task_for(f, ctx)).collect();
+    let header_ignore = fs::read_to_string(dir.join(".atr/license-headers-ignore")).ok();
+    let mut archive_ctx = ArchiveCheckContext::new(ArchiveRole::Source)
+        .with_podling(ctx.podling)
+        .with_limits(ctx.limits.archive);
+    if let Some(text) = header_ignore {
+        archive_ctx = archive_ctx.with_header_ignore(text);
+    }
+    let outputs = run_tasks(dir, &tasks, keyring, ctx, &archive_ctx, opts);
+    let mut archives = Vec::new();
+    for (task, out) in tasks.iter().zip(outputs) {
+        results.extend(out.results);
+        if let Some(a) = out.archive {
+            archives.push((task.path().clone(), a));
+        }
+    }
+    let refs: Vec<(&RelPath, &ArchiveReport)> = archives.iter().map(|(p, a)| (p, a)).collect();
+    results.extend(archive::parity(&refs));
     Ok(Report::new(results))
 }
 
-fn task_for(raw: &str) -> Option<Task> {
+fn task_for(raw: &str, ctx: &CheckContext) -> Option<Task> {
     let p = RelPath::new(raw).ok()?;
     let name = p.file_name();
     if name.ends_with(".asc") || name.ends_with(".sig") {
-        Some(Task::Signature(p))
-    } else if hash_file_kind(name).is_some() {
-        Some(Task::Hash(p))
-    } else {
-        None
+        return Some(Task::Signature(p));
+    }
+    if hash_file_kind(name).is_some() {
+        return Some(Task::Hash(p));
+    }
+    ArchiveFormat::from_name(name)?;
+    match classify(&p, &ctx.policy).class {
+        ArtifactClass::Source => Some(Task::Archive(p, ArchiveRole::Source)),
+        ArtifactClass::Binary => Some(Task::Archive(p, ArchiveRole::Binary)),
+        _ => None,
     }
 }
 
-fn run_one(dir: &Path, task: &Task, keyring: Option<&Keyring>, ctx: &CheckContext) -> Vec<CheckResult> {
-    match task {
+fn run_one(
+    dir: &Path,
+    task: &Task,
+    keyring: Option<&Keyring>,
+    ctx: &CheckContext,
+    archive_ctx: &ArchiveCheckContext,
+) -> TaskOutput {
+    let results = match task {
         Task::Signature(p) => match keyring {
             Some(ring) => check_signature_file(dir, p, ring, ctx),
             None if p.file_name().ends_with(".sig") => check_signature_file(dir, p, &Keyring::default(), ctx),
@@ -157,7 +197,14 @@ fn run_one(dir: &Path, task: &Task, keyring: Option<&Keyring>, ctx: &CheckContex
             )],
         },
         Task::Hash(p) => check_hash_file(dir, p, ctx),
-    }
+        Task::Archive(p, role) => {
+            let actx = ArchiveCheckContext { role: *role, ..archive_ctx.clone() };
+            let mut report = archive::check_archive(&dir.join(p.as_str()), p, &actx);
+            let results = std::mem::take(&mut report.results);
+            return TaskOutput { results, archive: Some(report) };
+        }
+    };
+    TaskOutput { results, archive: None }
 }
 
 fn run_tasks(
@@ -165,18 +212,19 @@ fn run_tasks(
     tasks: &[Task],
     keyring: Option<&Keyring>,
     ctx: &CheckContext,
+    archive_ctx: &ArchiveCheckContext,
     opts: &RunOptions<'_>,
-) -> Vec<CheckResult> {
+) -> Vec<TaskOutput> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<Vec<CheckResult>>>> = Mutex::new(vec![None; tasks.len()]);
+    let slots: Mutex<Vec<TaskOutput>> = Mutex::new(vec![TaskOutput::default(); tasks.len()]);
     let worker = || {
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(task) = tasks.get(i) else { break };
-            let r = run_one(dir, task, keyring, ctx);
+            let r = run_one(dir, task, keyring, ctx, archive_ctx);
             if let Ok(mut s) = slots.lock() {
-                s[i] = Some(r);
+                s[i] = r;
             }
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             if let Some(p) = opts.progress {
@@ -191,7 +239,7 @@ fn run_tasks(
         }
         worker();
     });
-    slots.into_inner().unwrap_or_default().into_iter().flatten().flatten().collect()
+    slots.into_inner().unwrap_or_default()
 }
 
 /// Lists regular files below `dir`, as `/`-separated relative names. Links and special files are reported, not followed.

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
+use atr_checks::archive::ArchiveFormat;
 use atr_checks::keys::Keyring;
+use atr_checks::testing::archive::ArchiveBuilder;
 use atr_checks::testing::{TestKey, keys_file};
 use atr_checks::{
     CheckContext, CheckStatus, CheckerId, Limits, RunOptions, check_directory, check_directory_with,
@@ -34,22 +36,38 @@ fn fixture_release_key_signature_and_checksum_verify() {
     assert!(report.results.iter().all(|x| x.status == CheckStatus::Note), "{:#?}", report.results);
 }
 
+fn tgz(root: &str) -> Vec<u8> {
+    ArchiveBuilder::source_release(ArchiveFormat::TarGz, root).build()
+}
+
 #[test]
 fn complete_release_passes_and_broken_one_lists_each_problem() {
     let key = asf_key();
     let ring = Keyring::parse(keys_file(&[key]).as_bytes());
     let r = Release::new();
-    r.signed("apache-foo-1.0-src.tar.gz", b"source", key);
-    r.signed("apache-foo-1.0-bin.zip", b"binary", key);
+    r.signed("apache-foo-1.0-src.tar.gz", &tgz("apache-foo-1.0"), key);
+    r.signed(
+        "apache-foo-1.0-src.zip",
+        &ArchiveBuilder::source_release(ArchiveFormat::Zip, "apache-foo-1.0").build(),
+        key,
+    );
     r.file("README", "read me");
     let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
     assert!(!report.has_blockers(), "{:#?}", report.results);
-    assert_eq!(report.summary.note, report.results.len());
+    assert_eq!(report.summary.concern + report.summary.exception, 0, "{:#?}", report.results);
+    // Archive checks ran on both archives, and parity compared them.
+    assert!(report.results.iter().any(|x| x.checker == CheckerId::PARITY && x.status == CheckStatus::Note));
+    assert!(report.results.iter().any(|x| x.checker == CheckerId::LICENSE_FILES));
     assert_eq!(report.results.iter().filter(|x| x.checker == CheckerId::SIGNATURE).count(), 2);
     assert_eq!(report.results.iter().filter(|x| x.checker == CheckerId::HASHING).count(), 2);
 
     // Break it in several ways at once.
-    r.file("apache-foo-1.0-bin.zip", b"tampered");
+    r.file(
+        "apache-foo-1.0-src.zip",
+        ArchiveBuilder::source_release(ArchiveFormat::Zip, "apache-foo-1.0")
+            .file("apache-foo-1.0/extra.txt", "x")
+            .build(),
+    );
     r.file("KEYS", keys_file(&[key]));
     r.file(".DS_Store", b"junk");
     r.file("apache-foo-1.0-src.tar.gz.md5", "d41d8cd98f00b204e9800998ecf8427e");
@@ -61,7 +79,10 @@ fn complete_release_passes_and_broken_one_lists_each_problem() {
     );
     assert!(blockers.iter().any(|b| b.checker == CheckerId::HASHING && b.message.contains("checksum of")));
     assert!(blockers.iter().any(|b| b.message.contains("MD5")));
-    assert_eq!(report.summary.concern, 2, "{:#?}", report.results); // KEYS, .DS_Store
+    let concerns: Vec<_> = report.results.iter().filter(|x| x.status == CheckStatus::Concern).collect();
+    assert!(concerns.iter().any(|c| c.message.contains("KEYS file")), "{concerns:#?}");
+    assert!(concerns.iter().any(|c| c.message.contains(".DS_Store")), "{concerns:#?}");
+    assert!(concerns.iter().any(|c| c.checker == CheckerId::PARITY), "{concerns:#?}"); // the zip gained a file
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["summary"]["blocker"], 3);
     assert_eq!(json["results"].as_array().unwrap().len(), report.results.len());
@@ -73,7 +94,7 @@ fn parallel_run_gives_the_same_report_and_reports_progress() {
     let ring = Keyring::parse(keys_file(&[key]).as_bytes());
     let r = Release::new();
     for i in 0..8 {
-        r.signed(&format!("apache-foo-1.{i}.tar.gz"), format!("data {i}").as_bytes(), key);
+        r.signed(&format!("apache-foo-1.{i}.tar.gz"), &tgz(&format!("apache-foo-1.{i}")), key);
     }
     let serial = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
@@ -83,7 +104,7 @@ fn parallel_run_gives_the_same_report_and_reports_progress() {
     assert_eq!(serial, parallel);
     let mut seen = seen.into_inner().unwrap();
     seen.sort();
-    assert_eq!(seen, (1..=16).collect::<Vec<_>>());
+    assert_eq!(seen, (1..=24).collect::<Vec<_>>()); // signature, checksum and archive of each
 }
 
 #[test]
@@ -98,7 +119,7 @@ fn without_keys_signatures_are_exceptions_not_passes() {
 #[test]
 fn links_are_reported_and_missing_directory_is_an_error() {
     let r = Release::new();
-    r.signed("apache-foo-1.0.tar.gz", b"source", asf_key());
+    r.signed("apache-foo-1.0.tar.gz", &tgz("apache-foo-1.0"), asf_key());
     std::os::unix::fs::symlink("/etc/passwd", r.path().join("link.tar.gz")).unwrap();
     let ring = Keyring::parse(keys_file(&[asf_key()]).as_bytes());
     let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
@@ -114,7 +135,7 @@ fn skipped_keys_are_reported_as_notes() {
     text.push_str("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----\n");
     let ring = Keyring::parse(text.as_bytes());
     let r = Release::new();
-    r.signed("apache-foo-1.0.tar.gz", b"source", &k);
+    r.signed("apache-foo-1.0.tar.gz", &tgz("apache-foo-1.0"), &k);
     let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
     assert!(!report.has_blockers());
     assert!(
