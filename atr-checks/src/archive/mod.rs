@@ -104,7 +104,9 @@ pub struct ArchiveReport {
     /// could not be read to its end. Equal hashes mean equal trees whatever the format.
     #[serde(serialize_with = "ser_opt_hash")]
     pub tree_hash: Option<[u8; 32]>,
-    /// The licence verdict of every regular file of a source archive (empty for binaries).
+    /// The licence verdict of every analysed regular file of a source archive: all safe files except
+    /// those excluded by `.rat-excludes`/`.atr/license-headers-ignore` or inside hidden directories
+    /// (empty for binaries).
     pub licences: Vec<(String, MemberLicence)>,
     /// Files per licence family (source archives; excluded files counted as `excluded`).
     pub licence_counts: BTreeMap<String, u64>,

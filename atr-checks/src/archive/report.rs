@@ -427,15 +427,24 @@ fn licence_analysis(
     let (mut source_files, mut apache_headers, mut spdx_headers, mut generated, mut other_headers) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut excluded = 0u64;
+    let mut analysed = Vec::with_capacity(pass.verdicts.len());
     for (path, verdict) in &pass.verdicts {
         let below_root = match base {
             Some(b) => path.strip_prefix(b).and_then(|p| p.strip_prefix('/')).unwrap_or(path),
             None => path,
         };
+        // Like RAT, files inside hidden directories (`.github/`, `.mvn/`, …) are not analysed.
+        if below_root.rsplit_once('/').is_some_and(|(dir, _)| dir.split('/').any(|seg| seg.starts_with('.')))
+        {
+            *counts.entry("hidden directory".into()).or_default() += 1;
+            excluded += 1;
+            continue;
+        }
         if !rules.is_empty() && (rules.is_ignored(below_root, false) || rules.is_ignored(path, false)) {
             excluded += 1;
             continue;
         }
+        analysed.push((path.clone(), verdict.clone()));
         *counts.entry(verdict.family()).or_default() += 1;
         if let MemberLicence::Apache { spdx: true } = verdict {
             *spdx.entry("Apache-2.0".into()).or_default() += 1;
@@ -453,8 +462,8 @@ fn licence_analysis(
         }
         match verdict {
             MemberLicence::Unknown if !source => unknown.push(path.clone()),
-            MemberLicence::Other { licence, category, exception } => {
-                if spdx_like(licence) {
+            MemberLicence::Other { licence, category, exception, spdx: from_spdx } => {
+                if *from_spdx {
                     *spdx.entry(licence.clone()).or_default() += 1;
                 }
                 match (category, exception) {
@@ -467,8 +476,9 @@ fn licence_analysis(
             _ => {}
         }
     }
-    if excluded > 0 {
-        counts.insert("excluded".into(), excluded);
+    let hidden = counts.get("hidden directory").copied().unwrap_or(0);
+    if excluded > hidden {
+        counts.insert("excluded".into(), excluded - hidden);
     }
     let rat = CheckerId::RAT;
     let heads = CheckerId::LICENSE_HEADERS;
@@ -544,11 +554,7 @@ fn licence_analysis(
         )
     };
     c.push(rat, status, message).data = data;
-    (pass.verdicts.clone(), counts)
-}
-
-fn spdx_like(licence: &str) -> bool {
-    licence.contains('-') || licence.contains(' ')
+    (analysed, counts)
 }
 
 fn compiled_results(c: &mut Ctx<'_>, compiled: &[(String, &'static str)]) {

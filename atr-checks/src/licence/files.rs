@@ -34,9 +34,13 @@ pub struct LicenceMismatch {
 /// Checks that `content` starts with the Apache License 2.0 terms.
 pub fn check_licence_text(content: &[u8]) -> Result<(), LicenceMismatch> {
     let text = String::from_utf8_lossy(content);
-    let expected: Vec<&str> = terms().split_whitespace().collect();
+    // `http://` and `https://` URLs are the same licence.
+    let same = |a: &str, b: &str| {
+        a == b
+            || matches!((a.strip_prefix("https://"), b.strip_prefix("http://")), (Some(x), Some(y)) if x == y)
+    };
     let mut found = text.split_whitespace();
-    if expected.iter().all(|w| found.next() == Some(w)) {
+    if terms().split_whitespace().all(|w| found.next().is_some_and(|f| same(f, w))) {
         return Ok(());
     }
     let exp_lines: Vec<&str> = terms().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -45,6 +49,8 @@ pub fn check_licence_text(content: &[u8]) -> Result<(), LicenceMismatch> {
     if let Some(end) = got_lines.iter().position(|l| *l == END_OF_TERMS) {
         got_lines.truncate(end + 1);
     }
+    let got_lines: Vec<String> = got_lines.iter().map(|l| l.replace("https://", "http://")).collect();
+    let got_lines: Vec<&str> = got_lines.iter().map(String::as_str).collect();
     let diff = line_diff(&exp_lines, &got_lines);
     let first_difference = exp_lines.iter().zip(&got_lines).take_while(|(a, b)| a == b).count() + 1;
     Err(LicenceMismatch { first_difference, diff })
@@ -143,7 +149,7 @@ mod tests {
     #[test]
     fn the_licence_itself_and_reflowed_copies_pass() {
         assert_eq!(check_licence_text(APACHE_LICENSE_2_0.as_bytes()), Ok(()));
-        let crlf = APACHE_LICENSE_2_0.replace('\n', "\r\n");
+        let crlf = APACHE_LICENSE_2_0.replace('\n', "\r\n").replace("http://", "https://");
         assert_eq!(check_licence_text(crlf.as_bytes()), Ok(()));
         let with_extra = format!("{}\n\nThis product bundles foo, MIT licensed.\n", terms());
         assert_eq!(check_licence_text(with_extra.as_bytes()), Ok(()));

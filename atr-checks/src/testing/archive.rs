@@ -116,7 +116,7 @@ impl ArchiveBuilder {
         self
     }
 
-    /// Adds a character device (tar: a device entry; zip: a file whose Unix mode says character device).
+    /// Adds a character device (tar: a device entry; zip: an entry whose Unix mode says character device).
     pub fn char_device(mut self, name: &str) -> Self {
         self.entries.push(Entry::CharDevice { name: name.as_bytes().to_vec() });
         self
@@ -179,7 +179,33 @@ impl ArchiveBuilder {
                 }
             }
         }
-        w.finish().expect("zip finish").into_inner()
+        let mut bytes = w.finish().expect("zip finish").into_inner();
+        // The zip writer only stores permission bits; write the file type of special entries into the
+        // central directory ("made by" Unix, external attributes = mode << 16) by hand.
+        for e in &self.entries {
+            let (name, mode) = match e {
+                Entry::CharDevice { name } => (name, 0o020_644u32),
+                Entry::Fifo { name } => (name, 0o010_644u32),
+                _ => continue,
+            };
+            set_zip_unix_mode(&mut bytes, name, mode);
+        }
+        bytes
+    }
+}
+
+fn set_zip_unix_mode(bytes: &mut [u8], name: &[u8], mode: u32) {
+    let mut i = 0;
+    while i + 46 <= bytes.len() {
+        if &bytes[i..i + 4] == b"PK\x01\x02" {
+            let name_len = u16::from_le_bytes([bytes[i + 28], bytes[i + 29]]) as usize;
+            if bytes.get(i + 46..i + 46 + name_len) == Some(name) {
+                bytes[i + 5] = 3;
+                bytes[i + 38..i + 42].copy_from_slice(&(mode << 16).to_le_bytes());
+                return;
+            }
+        }
+        i += 1;
     }
 }
 
