@@ -153,15 +153,17 @@ pub(crate) fn reconcile(
 ) -> Result<ReconcileReport, StorageError> {
     let mut report = ReconcileReport { removed_tmp: session.1.clone(), ..ReconcileReport::default() };
     let tx = Tx::begin(conn, true)?;
-    let rows: HashSet<(String, String, u32)> = {
+    // (project, version, number, whether the release is unfinished). Directories of announced
+    // releases are never removed here: announce moves them out itself.
+    let rows: std::collections::HashMap<(String, String, u32), bool> = {
         let mut stmt = tx
             .conn()
             .prepare(
-                "SELECT r.project_key, r.version_key, r.number FROM revisions r
-                 JOIN releases l USING (project_key, version_key) WHERE l.phase <> 'release'",
+                "SELECT r.project_key, r.version_key, r.number, l.phase <> 'release' FROM revisions r
+                 JOIN releases l USING (project_key, version_key)",
             )
             .doing("listing revisions")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)))
             .doing("listing revisions")?
             .collect::<Result<_, _>>()
             .doing("listing revisions")?
@@ -180,7 +182,7 @@ pub(crate) fn reconcile(
                     continue;
                 }
                 let key = (project_key.to_string(), version_key.to_string(), number.get());
-                if rows.contains(&key) {
+                if rows.contains_key(&key) {
                     seen.insert(key);
                 } else {
                     remove_tree(&layout.revision(&project_key, &version_key, number))?;
@@ -189,7 +191,11 @@ pub(crate) fn reconcile(
             }
         }
     }
-    let mut missing: Vec<_> = rows.difference(&seen).collect();
+    let mut missing: Vec<_> = rows
+        .iter()
+        .filter(|(key, unfinished)| **unfinished && !seen.contains(*key))
+        .map(|(key, _)| key)
+        .collect();
     missing.sort();
     report.missing_revisions = missing.into_iter().map(|(p, v, n)| format!("{p}-{v} {:05}", n)).collect();
     tx.commit()?;

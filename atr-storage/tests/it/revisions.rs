@@ -270,3 +270,37 @@ fn link_file_brings_in_an_existing_file_without_copying() {
     let err = s.create_revision(&new_rev("dir"), |d| d.link_file(&rel("x"), s.layout().root())).unwrap_err();
     assert!(err.to_string().contains("the source is not a regular file"), "{err}");
 }
+
+#[test]
+fn open_reports_missing_directories_and_never_removes_recorded_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = seeded(dir.path());
+        s.create_revision(&new_rev("one"), |d| d.write(&rel("a.txt"), b"1")).unwrap();
+        s.create_revision(&new_rev("two"), |d| d.write(&rel("b.txt"), b"2")).unwrap();
+        // An announced release keeps its recorded directories until announce itself moves them.
+        let mut released = s.read(|tx| tx.release(&project_key(), &version_key())).unwrap().unwrap();
+        let draft = released.clone();
+        released.phase = ReleasePhase::Release;
+        released.released = Some(NOW);
+        s.write(|tx| tx.update_release_guarded(draft.phase, Some(n(2)), &released)).unwrap();
+    }
+    let layout = atr_storage::layout::Layout::new(dir.path());
+    let s = Storage::open(dir.path()).unwrap();
+    assert!(layout.revision(&project_key(), &version_key(), n(1)).is_dir());
+    assert!(s.reconciled().removed_revisions.is_empty());
+    drop(s);
+
+    // Back to a draft whose revision 1 directory was removed by hand: reported, not hidden.
+    let other = tempfile::tempdir().unwrap();
+    {
+        let s = seeded(other.path());
+        s.create_revision(&new_rev("one"), |d| d.write(&rel("a.txt"), b"1")).unwrap();
+        s.create_revision(&new_rev("two"), |d| d.write(&rel("b.txt"), b"2")).unwrap();
+    }
+    let gone = atr_storage::layout::Layout::new(other.path()).revision(&project_key(), &version_key(), n(1));
+    std::fs::set_permissions(&gone, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&gone).unwrap();
+    let s = Storage::open(other.path()).unwrap();
+    assert_eq!(s.reconciled().missing_revisions, ["foo-1.0.0 00001"]);
+}
