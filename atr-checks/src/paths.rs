@@ -7,12 +7,13 @@
 //! - hidden files (`.htaccess`, …): **blocker**; junk such as `.DS_Store`, `Thumbs.db`,
 //!   `desktop.ini`, `__MACOSX/`: **concern**;
 //! - a `KEYS` file (it belongs on the Keys page): **concern**;
-//! - metadata (`.asc`, `.sha512`, …) whose artifact is missing: **concern**;
+//! - other metadata (`.prov`, `.asc.sha512`, …) whose artifact is missing: **concern**;
 //! - uncommon metadata suffixes (`.mds`, `.prov`, `.sha512sum`, …): **suggestion**;
 //! - unknown files at the top level: **suggestion**;
 //! - everything else: a **note** stating the class the file was given and why.
 //!
-//! `.md5`, `.sha1`, `.sha` and `.sig` are judged by the hashing and signature checkers, not here.
+//! `.asc`, `.sig`, `.sha512`, `.sha256`, `.md5`, `.sha1` and `.sha` files are judged by the signature
+//! and hashing checkers (which also report a missing artifact as a blocker), not here.
 //!
 //! ```
 //! use atr_checks::{paths::check_paths, CheckContext};
@@ -37,8 +38,8 @@ const CHECKER: CheckerId = CheckerId::PATHS;
 
 /// Metadata suffixes ASF policy names; others get a suggestion.
 const STANDARD_METADATA: &[&str] = &[".asc", ".sha256", ".sha512", ".cdx.json", ".cdx.xml"];
-/// Judged by the hashing or signature checker.
-const JUDGED_ELSEWHERE: &[&str] = &[".md5", ".MD5", ".sha1", ".sha", ".sig"];
+/// Judged by the hashing or signature checker (including a missing artifact).
+const JUDGED_ELSEWHERE: &[&str] = &[".md5", ".MD5", ".sha1", ".sha", ".sig", ".asc", ".sha256", ".sha512"];
 /// Files operating systems leave behind.
 const JUNK_NAMES: &[&str] =
     &[".DS_Store", "Thumbs.db", "desktop.ini", "ehthumbs.db", ".Spotlight-V100", ".Trashes"];
@@ -150,7 +151,7 @@ fn check_one(
                 push(CheckStatus::Note, format!("`{path}` is metadata ({}).", c.reason));
                 return;
             };
-            if JUDGED_ELSEWHERE.iter().any(|s| suffix.ends_with(s)) {
+            if JUDGED_ELSEWHERE.contains(&suffix) || suffix.ends_with(".md5") || suffix.ends_with(".sha1") {
                 return;
             }
             let subject_rel = match path.parent() {

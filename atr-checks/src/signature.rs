@@ -434,6 +434,19 @@ pub fn check_signature_file(
             ),
         )];
     };
+    let sig = match read_limited(&root.join(sig_rel.as_str()), ctx.limits.max_signature_bytes, "signature") {
+        Ok(s) => s,
+        Err(e) => return vec![e.to_result(CHECKER, Some(sig_rel.clone()))],
+    };
+    if sig.trim_ascii_start().starts_with(b"-----BEGIN PGP PUBLIC KEY BLOCK-----") {
+        return vec![res(
+            CheckStatus::Blocker,
+            sig_rel,
+            format!(
+                "`{name}` is an OpenPGP public key, not a signature; delete it from the release and add the key on the Keys page."
+            ),
+        )];
+    }
     let artifact_path = root.join(artifact_rel.as_str());
     if !artifact_path.is_file() {
         return vec![res(
@@ -444,10 +457,6 @@ pub fn check_signature_file(
             ),
         )];
     }
-    let sig = match read_limited(&root.join(sig_rel.as_str()), ctx.limits.max_signature_bytes, "signature") {
-        Ok(s) => s,
-        Err(e) => return vec![e.to_result(CHECKER, Some(sig_rel.clone()))],
-    };
     let file = match File::open(&artifact_path) {
         Ok(f) => f,
         Err(e) => return vec![CheckError::io(&artifact_path, e).to_result(CHECKER, Some(sig_rel.clone()))],

@@ -90,11 +90,13 @@ fn keys_hidden_junk_orphans_and_unknown_files() {
     assert_one(&with("desktop.ini"), CheckStatus::Concern, &["junk"]);
     assert_one(&with("__MACOSX/._foo"), CheckStatus::Concern, &["junk", "__MACOSX"]);
     assert_one(
-        &with("bar-1.0.tar.gz.asc"),
+        &with("bar-1.0.tar.gz.prov"),
         CheckStatus::Concern,
-        &["signature for `bar-1.0.tar.gz`", "not in the release"],
+        &["metadata for `bar-1.0.tar.gz`", "not in the release"],
     );
-    assert_one(&with("bar-1.0.zip.sha512"), CheckStatus::Concern, &["checksum for `bar-1.0.zip`"]);
+    assert_one(&with("bar-1.0.zip.asc.sha512"), CheckStatus::Concern, &["checksum for `bar-1.0.zip`"]);
+    // An orphan `.asc` or `.sha512` is a blocker of the signature or hashing checker, not reported twice.
+    assert!(with("bar-1.0.tar.gz.asc").iter().all(|r| r.primary_rel_path != Some(rel("bar-1.0.tar.gz.asc"))));
     assert_one(&with("notes.txt"), CheckStatus::Suggestion, &["unknown top-level file", "release policy"]);
     assert_one(&with("foo-1.0.tar.gz.mds"), CheckStatus::Suggestion, &["uncommon suffix `.mds`"]);
     assert_all_notes(&with("docs/notes.txt"));

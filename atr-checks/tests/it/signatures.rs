@@ -270,3 +270,11 @@ fn reference_time_decides_expiry_not_the_clock() {
     let r = check_signature_bytes(&sig, DATA, &rel("a.asc"), &rel("a"), &ring, &late);
     assert_eq!(with_status(&r, CheckStatus::Concern).len(), 1, "{r:#?}");
 }
+
+#[test]
+fn public_key_named_asc_is_a_blocker_pointing_to_the_keys_page() {
+    let r = Release::new();
+    r.file("KEY_public.asc", asf_key().public_armored());
+    let res = check_signature_file(r.path(), &rel("KEY_public.asc"), &Keyring::default(), &ctx());
+    assert_one(&res, CheckStatus::Blocker, &["public key, not a signature", "Keys page"]);
+}
