@@ -10,6 +10,44 @@
 //! - Nothing under `tmp/` outlives the process that made it.
 //! - The audit log is only ever appended to, in the same transaction as the change it records.
 //! - Every path under the state directory comes from [`layout::Layout`].
+//!
+//! ```
+//! use atr_core::ids::{CommitteeKey, ProjectKey, Uid, VersionKey};
+//! use atr_core::model::{Committee, Project, ProjectStatus, Release, ReleasePolicy};
+//! use atr_core::path::RelPath;
+//! use atr_core::time::Timestamp;
+//! use atr_storage::{NewRevision, Storage, StorageError};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let storage = Storage::open(dir.path())?; // creates the layout and migrates
+//! let now = Timestamp::from_unix(1_761_739_200);
+//! let (alice, tooling) = (Uid::new("alice")?, CommitteeKey::new("tooling")?);
+//! let (foo, v1) = (ProjectKey::new("foo")?, VersionKey::new("1.0.0")?);
+//! storage.write(|tx| {
+//!     tx.upsert_committee(&Committee {
+//!         key: tooling.clone(), full_name: None, is_podling: false, parent: None,
+//!         members: vec![alice.clone()], committers: vec![], release_managers: vec![],
+//!     })?;
+//!     tx.insert_project(&Project {
+//!         key: foo.clone(), committee_key: tooling.clone(), name: "Apache Foo".into(),
+//!         status: ProjectStatus::Active, super_project: None, description: String::new(),
+//!         category: vec![], programming_languages: vec![], created: now, created_by: alice.clone(),
+//!         policy: ReleasePolicy::default(),
+//!     })?;
+//!     tx.insert_release(&Release::new_draft(foo.clone(), v1.clone(), now))
+//! })?;
+//!
+//! // Revision 00001: the change runs on an interim directory that only takes RelPath names.
+//! let req = NewRevision::new(foo.clone(), v1.clone(), alice, now, "Upload");
+//! let (rev, ()) = storage.create_revision(&req, |dir| {
+//!     dir.write(&RelPath::new("apache-foo-1.0.0.tar.gz")?, b"...")?;
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! assert_eq!(rev.number.to_string(), "00001");
+//! assert_eq!(storage.revision_files(&foo, &v1, rev.number)?.len(), 1);
+//! # Ok(()) }
+//! ```
 
 pub mod db;
 pub mod error;

@@ -47,6 +47,7 @@ fn every_foreign_key_has_the_intended_on_delete() {
         ("key_links", "public_signing_keys", "CASCADE"),
         ("projects", "committees", "RESTRICT"),
         ("projects", "projects", "SET NULL"),
+        ("quarantine", "releases", "CASCADE"),
         // A project with releases cannot be deleted by accident.
         ("releases", "projects", "RESTRICT"),
         ("revisions", "releases", "CASCADE"),
@@ -78,6 +79,7 @@ fn every_table_is_strict_and_known() {
             "personal_access_tokens",
             "projects",
             "public_signing_keys",
+            "quarantine",
             "releases",
             "revisions",
             "ssh_keys",
