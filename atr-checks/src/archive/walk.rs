@@ -387,7 +387,10 @@ pub(crate) fn walk_tar<R: Read>(
 ) -> WalkOutcome {
     let budget = Budget::new(limits, archive_len);
     let mut st = State::new(limits, visitor);
-    let stop = tar_entries(LimitReader { inner: reader, budget: &budget }, &budget, &mut st).err();
+    // Decompress in large blocks: the tar parser reads 512-byte headers, and each small read
+    // would otherwise be a decompressor call.
+    let buffered = io::BufReader::with_capacity(CHUNK, LimitReader { inner: reader, budget: &budget });
+    let stop = tar_entries(buffered, &budget, &mut st).err();
     st.finish(stop, &budget)
 }
 
@@ -398,7 +401,7 @@ fn stream_error(budget: &Budget, member: Option<String>, e: &io::Error) -> Stop 
     }
 }
 
-fn tar_entries<R: Read>(reader: LimitReader<'_, R>, budget: &Budget, st: &mut State<'_>) -> Result<(), Stop> {
+fn tar_entries<R: Read>(reader: R, budget: &Budget, st: &mut State<'_>) -> Result<(), Stop> {
     let mut archive = tar::Archive::new(reader);
     let mut last: Option<String> = None;
     {
