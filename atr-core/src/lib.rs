@@ -38,4 +38,5 @@ pub mod model;
 pub mod path;
 pub mod permissions;
 pub mod plan;
+pub mod queue;
 pub mod time;

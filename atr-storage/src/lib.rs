@@ -52,6 +52,8 @@
 pub mod db;
 pub mod error;
 pub mod layout;
+pub mod planning;
+pub mod quarantine;
 pub mod revision;
 mod session;
 mod state;

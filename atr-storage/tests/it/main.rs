@@ -4,6 +4,8 @@ mod concurrency;
 mod crash;
 mod entities;
 mod lifecycle;
+mod quarantine;
+mod queue;
 mod revisions;
 mod schema;
 mod support;

@@ -1,0 +1,93 @@
+//! Quarantine of uploaded archives: held outside every revision until accepted or rejected.
+
+use atr_core::model::{TaskStatus, TaskType};
+use atr_storage::quarantine::{QuarantineStatus, Upload, UploadOutcome, needs_quarantine};
+
+use crate::support::*;
+
+#[test]
+fn archives_need_quarantine_and_other_files_do_not() {
+    for (name, q) in [
+        ("foo-1.0.tar.gz", true),
+        ("foo-1.0.TGZ", true),
+        ("foo-1.0.zip", true),
+        ("foo-1.0.tar.gz.asc", false),
+        ("foo-1.0.tar.gz.sha512", false),
+        ("README.txt", false),
+    ] {
+        assert_eq!(needs_quarantine(&rel(name)), q, "{name}");
+    }
+}
+
+#[test]
+fn upload_without_archives_becomes_a_revision_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut body: &[u8] = b"hash  foo.tar.gz\n";
+    let out = s
+        .upload(&new_rev("upload"), vec![Upload { path: rel("foo.tar.gz.sha512"), reader: &mut body }])
+        .unwrap();
+    let UploadOutcome::Revision { revision, plan } = out else { panic!("expected a revision") };
+    assert_eq!(plan.enqueued.len(), 2);
+    assert_eq!(
+        s.revision_files(&project_key(), &version_key(), revision.number).unwrap(),
+        [rel("foo.tar.gz.sha512")]
+    );
+}
+
+#[test]
+fn quarantined_upload_becomes_a_revision_only_when_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut a: &[u8] = b"archive bytes";
+    let mut b: &[u8] = b"signature";
+    let out = s
+        .upload(
+            &new_rev("upload"),
+            vec![
+                Upload { path: rel("foo-1.0.0.tar.gz"), reader: &mut a },
+                Upload { path: rel("foo-1.0.0.tar.gz.asc"), reader: &mut b },
+            ],
+        )
+        .unwrap();
+    let UploadOutcome::Quarantined { quarantined, task } = out else { panic!("expected quarantine") };
+    assert_eq!(quarantined.status, QuarantineStatus::Pending);
+    assert_eq!(quarantined.files.len(), 2);
+    assert!(quarantined.files[0].archive && !quarantined.files[1].archive);
+    let t = s.read(|tx| tx.task(task)).unwrap().unwrap();
+    assert_eq!((t.spec.task_type, t.status), (TaskType::QuarantineValidate, TaskStatus::Queued));
+    assert_eq!(s.read(|tx| tx.latest_revision(&project_key(), &version_key())).unwrap(), None);
+    let qdir = s.quarantine_dir(quarantined.id);
+    assert_eq!(std::fs::read(qdir.join("foo-1.0.0.tar.gz")).unwrap(), b"archive bytes");
+
+    let (rev, plan) = s.accept_quarantined(quarantined.id, NOW).unwrap();
+    assert_eq!(
+        s.revision_files(&project_key(), &version_key(), rev.number).unwrap(),
+        [rel("foo-1.0.0.tar.gz"), rel("foo-1.0.0.tar.gz.asc")]
+    );
+    assert!(plan.enqueued.len() >= 3, "paths, archive and signature checks");
+    assert!(!qdir.exists());
+    let q = s.read(|tx| tx.quarantined(quarantined.id)).unwrap().unwrap();
+    assert_eq!((q.status, q.revision_number), (QuarantineStatus::Accepted, Some(rev.number)));
+    assert!(s.accept_quarantined(quarantined.id, NOW).is_err(), "decided once");
+}
+
+#[test]
+fn rejected_upload_never_becomes_a_revision_and_keeps_the_explanation() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut a: &[u8] = b"evil";
+    let UploadOutcome::Quarantined { quarantined, .. } =
+        s.upload(&new_rev("upload"), vec![Upload { path: rel("foo-1.0.0.zip"), reader: &mut a }]).unwrap()
+    else {
+        panic!("expected quarantine")
+    };
+    assert!(s.reject_quarantined(quarantined.id, "`foo-1.0.0.zip` is not a zip archive", NOW).unwrap());
+    assert!(!s.quarantine_dir(quarantined.id).exists());
+    assert_eq!(s.read(|tx| tx.latest_revision(&project_key(), &version_key())).unwrap(), None);
+    let listed = s.read(|tx| tx.quarantined_of_release(&project_key(), &version_key())).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, QuarantineStatus::Failed);
+    assert_eq!(listed[0].error.as_deref(), Some("`foo-1.0.0.zip` is not a zip archive"));
+    assert!(s.accept_quarantined(quarantined.id, NOW).is_err());
+}
