@@ -30,7 +30,7 @@ struct Args {
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 
-    /// The committee's KEYS file (for example downloaded from https://downloads.apache.org/<committee>/KEYS).
+    /// The committee's KEYS file (for example downloaded from downloads.apache.org/COMMITTEE/KEYS).
     /// Without it, signatures are not verified and are reported as exceptions.
     #[arg(long, value_name = "KEYS")]
     keys: Option<PathBuf>,
