@@ -12,12 +12,18 @@ pub(crate) struct Config {
     pub(crate) state_dir: PathBuf,
     /// Address the web server listens on.
     pub(crate) https_bind: SocketAddr,
+    /// The largest upload request accepted, in bytes.
+    pub(crate) upload_max_bytes: usize,
 }
 
 impl Config {
     /// The embedded development defaults used by `make serve`.
     pub(crate) fn development() -> Config {
-        Config { state_dir: PathBuf::from("./state"), https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        Config {
+            state_dir: PathBuf::from("./state"),
+            https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            upload_max_bytes: 2 << 30,
+        }
     }
 
     /// The local accounts file of the development identity provider.
@@ -29,6 +35,7 @@ impl Config {
     ///
     /// - `ATR_STATE_DIR`: the state directory (default `./state`).
     /// - `ATR_HTTPS_BIND`: the listening address (default `127.0.0.1:8080`).
+    /// - `ATR_UPLOAD_MAX_BYTES`: the largest upload request in bytes (default 2 GiB).
     pub(crate) fn from_environment() -> anyhow::Result<Config> {
         let mut config = Config::development();
         if let Some(dir) = std::env::var_os("ATR_STATE_DIR") {
@@ -37,6 +44,11 @@ impl Config {
         if let Ok(bind) = std::env::var("ATR_HTTPS_BIND") {
             config.https_bind = bind.parse().with_context(|| {
                 format!("ATR_HTTPS_BIND={bind:?} is not an address such as 127.0.0.1:8080")
+            })?;
+        }
+        if let Ok(max) = std::env::var("ATR_UPLOAD_MAX_BYTES") {
+            config.upload_max_bytes = max.parse().with_context(|| {
+                format!("ATR_UPLOAD_MAX_BYTES={max:?} is not a number of bytes such as 2147483648")
             })?;
         }
         Ok(config)

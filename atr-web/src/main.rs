@@ -4,13 +4,18 @@
 //! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
 
 mod config;
+mod demo;
+mod error;
+mod handlers;
 mod identity;
+mod ops;
 mod pages;
 mod routes;
 mod session;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod views;
 
 use std::sync::Arc;
 
@@ -122,11 +127,15 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
     tracing::info!(state_dir = %config.state_dir.display(), "state directory ready, database migrated");
     create_demo_accounts(&config)?;
+    if demo::seed(&storage, handlers::now())? {
+        tracing::info!("made the demo committee `test` with project `test-client`");
+    }
     let app = routes::App {
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
         session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,
         secure_cookies: true,
+        upload_limit: config.upload_max_bytes,
     };
 
     let cert = tls::Certificate::load_or_create(&config.state_dir.join("tls"))?;

@@ -6,10 +6,12 @@ use std::time::SystemTime;
 
 use atr_core::permissions::Actor;
 use cookie::Key;
-use salvo::http::StatusCode;
+use salvo::http::request::SecureMaxSize;
+use salvo::http::{FormLimits, StatusCode};
 use salvo::prelude::*;
 use serde::Deserialize;
 
+use crate::handlers::{IncomingFlash, browse, compose, files, ignores};
 use crate::identity::LocalAccounts;
 use crate::pages;
 use crate::session::{self, Session};
@@ -22,6 +24,8 @@ pub(crate) struct App {
     pub(crate) session_key: Key,
     /// Whether cookies get the `Secure` flag (true when serving HTTPS).
     pub(crate) secure_cookies: bool,
+    /// The largest upload request accepted, in bytes.
+    pub(crate) upload_limit: usize,
 }
 
 /// The local accounts file, reloaded when it changes on disk (`atr-web user add` while serving).
@@ -54,13 +58,48 @@ impl AccountsCache {
 }
 
 /// Every route of the server.
+///
+/// Every request passes [`session_hoop`], which refuses a state-changing request without the
+/// session's CSRF token before any handler runs. The upload route sets its size and file-count
+/// limits first, so that when the token is in the form rather than the URL, the form is read
+/// under the upload limit. Permissions are decided by `atr-core` in each operation, and every
+/// state change is audited by storage in the same transaction.
 pub(crate) fn router(app: App) -> Router {
+    let upload_limit = app.upload_limit;
     Router::new()
         .hoop(InjectApp(app))
-        .hoop(session_hoop)
-        .get(home)
-        .push(Router::with_path("login").get(login_form).post(login))
-        .push(Router::with_path("logout").post(logout))
+        .push(
+            Router::with_path("upload/{project}/{version}")
+                .hoop(SecureMaxSize::new(upload_limit))
+                .hoop(FormLimits::new().max_files(10_000).max_parts(10_100))
+                .hoop(session_hoop)
+                .get(compose::upload_form)
+                .post(compose::upload),
+        )
+        .push(
+            Router::new()
+                .hoop(session_hoop)
+                .get(browse::home)
+                .push(Router::with_path("login").get(login_form).post(login))
+                .push(Router::with_path("logout").post(logout))
+                .push(Router::with_path("committees").get(browse::committees))
+                .push(Router::with_path("committees/{committee}").get(browse::committee))
+                .push(Router::with_path("projects").get(browse::projects))
+                .push(Router::with_path("projects/{project}").get(browse::project))
+                .push(Router::with_path("projects/{project}/policy").post(browse::save_policy))
+                .push(Router::with_path("start/{project}").get(browse::start_form).post(browse::start))
+                .push(Router::with_path("compose/{project}/{version}").get(compose::compose))
+                .push(Router::with_path("draft/delete/{project}/{version}").post(compose::delete_draft))
+                .push(Router::with_path("draft/delete-file/{project}/{version}").post(files::delete_file))
+                .push(Router::with_path("draft/hashgen/{project}/{version}").post(files::hashgen))
+                .push(Router::with_path("report/{project}/{version}/{**path}").get(files::report))
+                .push(Router::with_path("file/{project}/{version}/{**path}").get(files::file))
+                .push(Router::with_path("revisions/{project}/{version}").get(files::revisions))
+                .push(Router::with_path("ignores/{project}").get(ignores::list))
+                .push(Router::with_path("ignores/{project}/add").post(ignores::add))
+                .push(Router::with_path("ignores/{project}/update").post(ignores::update))
+                .push(Router::with_path("ignores/{project}/delete").post(ignores::delete)),
+        )
 }
 
 /// Puts the [`App`] into every request's depot.
@@ -103,6 +142,11 @@ fn now() -> i64 {
 async fn session_hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let app = app(depot).clone();
     let existing = session::read(req, &app.session_key, now());
+    let flash = session::read_flash(req, &app.session_key);
+    if flash.is_some() {
+        session::clear_flash(res, app.secure_cookies);
+    }
+    depot.insert_typed(IncomingFlash(flash));
     if session::changes_state(req.method()) {
         let presented = session::presented_token(req).await;
         let valid = match (&existing, presented) {
@@ -124,13 +168,6 @@ async fn session_hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, 
         }
     };
     depot.insert_typed(session);
-}
-
-#[handler]
-async fn home(depot: &mut Depot, res: &mut Response) {
-    let actor = actor(depot);
-    let state_dir = app(depot).storage.layout().root().display().to_string();
-    res.render(pages::Page(pages::home(&pages::Chrome::new(&actor, current_session(depot)), &state_dir)));
 }
 
 #[handler]

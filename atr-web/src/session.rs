@@ -108,12 +108,65 @@ pub(crate) fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The CSRF token a request carries, from the header or the form.
+/// The CSRF token a request carries, from the header, the query string or the form.
+///
+/// The query string is for the upload form: its token is checked before the (large) body is read,
+/// so a forged upload is refused without a byte of it being written to disk.
 pub(crate) async fn presented_token(req: &mut Request) -> Option<String> {
     if let Some(v) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return Some(v.to_owned());
     }
+    if let Some(v) = req.query::<String>(CSRF_FIELD) {
+        return Some(v);
+    }
     req.form::<String>(CSRF_FIELD).await
+}
+
+/// Name of the cookie holding the message shown once on the next page.
+pub(crate) const FLASH_COOKIE: &str = "atr_flash";
+
+/// A message shown once on the next page after a redirect (success or refusal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Flash {
+    /// Whether it reports a success (otherwise a refusal or an error).
+    pub(crate) ok: bool,
+    /// The message.
+    pub(crate) message: String,
+}
+
+/// The flash message of a request, if any (encrypted like the session, so it cannot be forged).
+pub(crate) fn read_flash(req: &Request, key: &Key) -> Option<Flash> {
+    let cookie = req.cookies().private(key).get(FLASH_COOKIE)?;
+    serde_json::from_str(cookie.value()).ok()
+}
+
+/// Sets the flash message shown on the next page.
+pub(crate) fn write_flash(res: &mut Response, key: &Key, flash: &Flash, secure: bool) {
+    let value = serde_json::to_string(flash).expect("a flash message always serializes");
+    let cookie = Cookie::build((FLASH_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(300))
+        .build();
+    let mut jar = CookieJar::new();
+    jar.private_mut(key).add(cookie);
+    if let Some(encrypted) = jar.get(FLASH_COOKIE) {
+        res.add_cookie(encrypted.clone());
+    }
+}
+
+/// Removes the flash cookie (it has been shown).
+pub(crate) fn clear_flash(res: &mut Response, secure: bool) {
+    let cookie = Cookie::build((FLASH_COOKIE, ""))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    res.add_cookie(cookie);
 }
 
 /// Compares two tokens in constant time.

@@ -1,11 +1,16 @@
-//! Typed HTML pages: plain functions returning `Markup`.
+//! Typed HTML pages: plain functions returning `Markup`, one module per area.
+
+pub(crate) mod browse;
+pub(crate) mod compose;
+pub(crate) mod files;
+pub(crate) mod ignores;
 
 use atr_core::permissions::Actor;
 use maud::{DOCTYPE, Markup, html};
 use salvo::http::header::{CONTENT_TYPE, HeaderValue};
 use salvo::{Response, Scribe};
 
-use crate::session::{CSRF_FIELD, Session};
+use crate::session::{CSRF_FIELD, Flash, Session};
 
 /// A rendered HTML page, written to the response with the right content type.
 #[derive(Debug)]
@@ -21,13 +26,36 @@ impl Scribe for Page {
 /// What every page needs to know about the request: who is looking, and the form token.
 #[derive(Debug)]
 pub(crate) struct Chrome<'a> {
-    actor: &'a Actor,
+    pub(crate) actor: &'a Actor,
     csrf: &'a str,
+    flash: Option<&'a Flash>,
 }
 
 impl<'a> Chrome<'a> {
     pub(crate) fn new(actor: &'a Actor, session: &'a Session) -> Chrome<'a> {
-        Chrome { actor, csrf: &session.csrf }
+        Chrome { actor, csrf: &session.csrf, flash: None }
+    }
+
+    /// Adds the message to show once on this page.
+    pub(crate) fn with_flash(mut self, flash: Option<&'a Flash>) -> Chrome<'a> {
+        self.flash = flash;
+        self
+    }
+
+    /// The CSRF token (for forms that carry it in their action URL, such as uploads).
+    pub(crate) fn csrf(&self) -> &str {
+        self.csrf
+    }
+
+    /// A form posting to `action` with only a submit button (delete buttons and the like).
+    pub(crate) fn button_form(&self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Markup {
+        html! {
+            form method="post" action=(action) style="display:inline" {
+                (self.csrf_field())
+                @for (name, value) in hidden { input type="hidden" name=(name) value=(value); }
+                button type="submit" { (label) }
+            }
+        }
     }
 
     /// The hidden CSRF field every form carries.
@@ -45,12 +73,22 @@ pub(crate) fn layout(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · ATR" }
+                style { (STYLE) }
             }
             body {
                 header {
                     nav aria-label="Main" {
                         a href="/" { "ATR · Trusted Releases" }
-                        " "
+                        " · " a href="/committees" { "Committees" }
+                        " · " a href="/projects" { "Projects" }
+                        @if chrome.actor.uid.is_some() {
+                            " · " a href="/keys" { "Keys" }
+                            " · " a href="/tokens" { "Tokens" }
+                        }
+                        @if chrome.actor.admin {
+                            " · " a href="/admin/releases" { "Admin" }
+                        }
+                        " · "
                         @match &chrome.actor.uid {
                             Some(uid) => {
                                 span { "Signed in as " strong { (uid) } }
@@ -63,23 +101,17 @@ pub(crate) fn layout(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                         }
                     }
                 }
-                main { (body) }
+                main {
+                    @if let Some(flash) = chrome.flash {
+                        p role=(if flash.ok { "status" } else { "alert" }) class=(if flash.ok { "flash ok" } else { "flash error" }) {
+                            (flash.message)
+                        }
+                    }
+                    (body)
+                }
             }
         }
     }
-}
-
-/// The home page.
-pub(crate) fn home(chrome: &Chrome<'_>, state_dir: &str) -> Markup {
-    layout(
-        chrome,
-        "Home",
-        html! {
-            h1 { "Trusted Releases" }
-            p { "The server is running. The release pages arrive with the web issue." }
-            p { "State directory: " code { (state_dir) } }
-        },
-    )
 }
 
 /// The login page, with an error message after a failed attempt.
@@ -103,4 +135,21 @@ pub(crate) fn login(chrome: &Chrome<'_>, error: Option<&str>) -> Markup {
             }
         },
     )
+}
+
+/// A little CSS: readable tables and visible status colours, no JavaScript anywhere.
+const STYLE: &str = "body{font-family:sans-serif;max-width:72rem;margin:auto;padding:0 1rem}\
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}\
+.flash{padding:.5rem;border:1px solid}.ok{background:#e6ffe6}.error{background:#ffe6e6}\
+.blocker,.exception{color:#a00;font-weight:bold}.concern{color:#a60}.suggestion{color:#046}\
+pre{background:#f6f6f6;padding:.5rem;overflow:auto}";
+
+/// The URL of a release's main page for its phase.
+pub(crate) fn release_url(r: &atr_core::model::Release) -> String {
+    format!("/compose/{}/{}", r.project_key, r.version_key)
+}
+
+/// A timestamp as UTC date and time.
+pub(crate) fn time(t: atr_core::time::Timestamp) -> String {
+    t.to_string()
 }

@@ -1,5 +1,8 @@
 //! In-process HTTP tests of the routes, through salvo's test client and a real state directory.
 
+mod compose;
+mod roles;
+
 use std::sync::Arc;
 
 use salvo::http::StatusCode;
@@ -12,75 +15,169 @@ use crate::session;
 
 const BASE: &str = "http://127.0.0.1:5800";
 
-struct TestApp {
+pub(super) struct TestApp {
     _dir: tempfile::TempDir,
-    service: Service,
+    pub(super) service: Service,
+    pub(super) storage: Arc<atr_storage::Storage>,
+    passwords: std::collections::BTreeMap<String, String>,
     alice_password: String,
 }
 
 impl TestApp {
-    fn new() -> TestApp {
+    /// A server with the demo data (committee `test`, project `test-client`), a second committee
+    /// `other` with project `other-lib`, and the accounts admin, alice (member of `test`), bob
+    /// (committer of `test`) and carol (member of `other`).
+    pub(super) fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
-        let storage = atr_storage::Storage::open(&state).unwrap();
+        let storage = Arc::new(atr_storage::Storage::open(&state).unwrap());
+        let now = crate::handlers::now();
+        assert!(crate::demo::seed(&storage, now).unwrap());
+        assert!(!crate::demo::seed(&storage, now).unwrap(), "seeding twice makes nothing");
+        let other = crate::demo::committee("other", &["carol"], &[]).unwrap();
+        let lib = crate::demo::project("other-lib", "other", "Apache Other Lib", now).unwrap();
+        storage
+            .write(|tx| {
+                tx.upsert_committee(&other)?;
+                tx.insert_project(&lib)
+            })
+            .unwrap();
         let accounts_path = state.join("accounts.toml");
         let mut accounts = LocalAccounts::load(&accounts_path).unwrap();
-        let alice = accounts
-            .add_user(
-                atr_core::ids::Uid::new("alice").unwrap(),
-                false,
-                [atr_core::ids::CommitteeKey::new("test").unwrap()].into(),
-                Default::default(),
-            )
-            .unwrap();
+        let committee = |c: &str| atr_core::ids::CommitteeKey::new(c).unwrap();
+        let uid = |u: &str| atr_core::ids::Uid::new(u).unwrap();
+        let mut passwords = std::collections::BTreeMap::new();
+        for (name, admin, member, committer) in [
+            ("admin", true, None, None),
+            ("alice", false, Some("test"), None),
+            ("bob", false, None, Some("test")),
+            ("carol", false, Some("other"), None),
+        ] {
+            let new = accounts
+                .add_user(
+                    uid(name),
+                    admin,
+                    member.map(committee).into_iter().collect(),
+                    committer.map(committee).into_iter().collect(),
+                )
+                .unwrap();
+            passwords.insert(name.to_owned(), new.password);
+        }
         let app = App {
-            storage: Arc::new(storage),
+            storage: Arc::clone(&storage),
             accounts: Arc::new(AccountsCache::load(accounts_path).unwrap()),
             session_key: session::load_or_create_key(&state.join("secrets/session.key")).unwrap(),
             secure_cookies: false,
+            upload_limit: 1 << 20,
         };
-        TestApp { _dir: dir, service: Service::new(routes::router(app)), alice_password: alice.password }
+        let alice_password = passwords["alice"].clone();
+        TestApp { _dir: dir, service: Service::new(routes::router(app)), storage, passwords, alice_password }
+    }
+
+    /// A browser logged in as `uid` (or anonymous for `None`), with its current CSRF token.
+    pub(super) async fn browser(&self, uid: Option<&str>) -> (Browser, String) {
+        let mut b = Browser::default();
+        let (_, page) = b.get(self, "/login").await;
+        let token = csrf_from(&page);
+        let Some(uid) = uid else { return (b, token) };
+        let form = format!("csrf_token={token}&uid={uid}&password={}", self.passwords[uid]);
+        let (status, _) = b.post(self, "/login", &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "login of {uid}");
+        let (_, page) = b.get(self, "/login").await;
+        let token = csrf_from(&page);
+        (b, token)
     }
 }
 
 /// A browser-like client: keeps the session cookie between requests.
 #[derive(Default)]
-struct Browser {
+pub(super) struct Browser {
     cookie: Option<String>,
+    flash: Option<String>,
 }
 
 impl Browser {
     fn remember(&mut self, res: &Response) {
         for value in res.headers().get_all("set-cookie") {
             let v = value.to_str().unwrap();
-            if let Some(pair) = v.split(';').next().filter(|p| p.starts_with(session::COOKIE)) {
+            let pair = v.split(';').next().unwrap_or_default();
+            if pair.starts_with(&format!("{}=", session::COOKIE)) {
                 self.cookie = Some(pair.to_owned());
+            } else if pair.starts_with(&format!("{}=", session::FLASH_COOKIE)) {
+                self.flash = Some(pair.to_owned()).filter(|p| p.len() > session::FLASH_COOKIE.len() + 1);
             }
         }
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, String) {
-        let mut req = TestClient::get(format!("{BASE}{path}"));
-        if let Some(c) = &self.cookie {
-            req = req.add_header("cookie", c.as_str(), true);
-        }
-        let mut res = req.send(&app.service).await;
-        self.remember(&res);
-        (res.status_code.unwrap_or(StatusCode::OK), res.take_string().await.unwrap())
+    fn cookies(&self) -> Option<String> {
+        let all: Vec<&str> = [self.cookie.as_deref(), self.flash.as_deref()].into_iter().flatten().collect();
+        (!all.is_empty()).then(|| all.join("; "))
     }
 
-    async fn post(&mut self, app: &TestApp, path: &str, form: &str) -> (StatusCode, String) {
-        let mut req = TestClient::post(format!("{BASE}{path}")).raw_form(form.to_owned());
-        if let Some(c) = &self.cookie {
-            req = req.add_header("cookie", c.as_str(), true);
+    /// Sends a request with the cookies, remembers the new ones, returns status, location and body.
+    pub(super) async fn send(
+        &mut self,
+        app: &TestApp,
+        mut req: salvo::test::RequestBuilder,
+    ) -> (StatusCode, Option<String>, String) {
+        if let Some(c) = self.cookies() {
+            req = req.add_header("cookie", c, true);
         }
         let mut res = req.send(&app.service).await;
         self.remember(&res);
-        (res.status_code.unwrap_or(StatusCode::OK), res.take_string().await.unwrap())
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        (res.status_code.unwrap_or(StatusCode::OK), location, res.take_string().await.unwrap())
+    }
+
+    pub(super) async fn get(&mut self, app: &TestApp, path: &str) -> (StatusCode, String) {
+        let (status, _, body) = self.send(app, TestClient::get(format!("{BASE}{path}"))).await;
+        (status, body)
+    }
+
+    pub(super) async fn post(&mut self, app: &TestApp, path: &str, form: &str) -> (StatusCode, String) {
+        let (status, _, body) =
+            self.send(app, TestClient::post(format!("{BASE}{path}")).raw_form(form.to_owned())).await;
+        (status, body)
+    }
+
+    /// Posts a multipart form of `files` (name, bytes) and text `fields` to `path`.
+    pub(super) async fn upload(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        files: &[(&str, &[u8])],
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        let req = TestClient::post(format!("{BASE}{path}")).body(body).add_header(
+            "content-type",
+            "multipart/form-data; boundary=XyZ",
+            true,
+        );
+        let (status, _, body) = self.send(app, req).await;
+        (status, body)
     }
 }
 
-fn csrf_from(html: &str) -> String {
+pub(super) fn csrf_from(html: &str) -> String {
     let marker = format!("name=\"{}\" value=\"", session::CSRF_FIELD);
     let start = html.find(&marker).expect("the page has a CSRF field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
@@ -137,7 +234,7 @@ async fn state_changing_requests_without_a_valid_token_are_refused() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A forged cookie is not a session.
-    let mut forger = Browser { cookie: Some(format!("{}=not-encrypted", session::COOKIE)) };
+    let mut forger = Browser { cookie: Some(format!("{}=not-encrypted", session::COOKIE)), flash: None };
     let (status, _) = forger.post(&app, "/login", &format!("csrf_token={token}&{good}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -1,0 +1,54 @@
+//! Demo data made on first start: committee `test` (member alice, committer bob) and its project
+//! `test-client`, matching the demo accounts of the local identity provider.
+
+use atr_core::ids::{CommitteeKey, ProjectKey, Uid};
+use atr_core::model::{Committee, Project, ProjectStatus, ReleasePolicy};
+use atr_core::time::Timestamp;
+use atr_storage::{Storage, StorageError};
+
+/// A committee with these members and committers.
+pub(crate) fn committee(key: &str, members: &[&str], committers: &[&str]) -> anyhow::Result<Committee> {
+    let uids = |list: &[&str]| list.iter().map(|u| Uid::new(*u)).collect::<Result<Vec<_>, _>>();
+    Ok(Committee {
+        key: CommitteeKey::new(key)?,
+        full_name: None,
+        is_podling: false,
+        parent: None,
+        members: uids(members)?,
+        committers: uids(committers)?,
+        release_managers: Vec::new(),
+    })
+}
+
+/// An active project of `committee`.
+pub(crate) fn project(key: &str, committee: &str, name: &str, now: Timestamp) -> anyhow::Result<Project> {
+    Ok(Project {
+        key: ProjectKey::new(key)?,
+        committee_key: CommitteeKey::new(committee)?,
+        name: name.to_owned(),
+        status: ProjectStatus::Active,
+        super_project: None,
+        description: format!("{name}, made as demo data on first start."),
+        category: Vec::new(),
+        programming_languages: Vec::new(),
+        created: now,
+        created_by: Uid::new("admin")?,
+        policy: ReleasePolicy::default(),
+    })
+}
+
+/// Creates committee `test` and project `test-client` unless the committee exists already.
+/// Returns whether anything was made.
+pub(crate) fn seed(storage: &Storage, now: Timestamp) -> anyhow::Result<bool> {
+    let test = committee("test", &["alice"], &["bob"])?;
+    let client = project("test-client", "test", "Apache Test Client", now)?;
+    let made = storage.write(|tx| {
+        if tx.committee(&test.key)?.is_some() {
+            return Ok::<_, StorageError>(false);
+        }
+        tx.upsert_committee(&test)?;
+        tx.insert_project(&client)?;
+        Ok(true)
+    })?;
+    Ok(made)
+}

@@ -1,0 +1,141 @@
+//! Handlers of the compose page, uploads and draft deletion.
+
+use std::path::PathBuf;
+
+use atr_core::path::RelPath;
+use atr_core::permissions::{Action, authorise};
+use salvo::http::form::FilePart;
+use salvo::http::header::CONTENT_DISPOSITION;
+use salvo::http::{ParseError, StatusCode};
+use salvo::prelude::*;
+
+use super::{Cx, now, rel_path_field, release_params};
+use crate::error::WebError;
+use crate::{ops, pages, views};
+
+#[handler]
+pub(crate) async fn compose(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let at = now();
+    let view = cx.run(move |s| views::compose(s, &p, &v, at)).await?;
+    authorise(&cx.actor, Action::ViewRelease, &view.project.committee_key)?;
+    let can_edit = view.release.phase == atr_core::model::ReleasePhase::Draft
+        && authorise(&cx.actor, Action::AddRevision, &view.project.committee_key).is_ok();
+    cx.render(res, pages::compose::compose(&cx.chrome(), &view, can_edit));
+    Ok(())
+}
+
+#[handler]
+pub(crate) async fn upload_form(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let actor = cx.actor.clone();
+    let project = p.clone();
+    cx.run(move |s| ops::authorise_project(s, &actor, &project, Action::AddRevision)).await?;
+    cx.render(res, pages::compose::upload(&cx.chrome(), p.as_str(), v.as_str(), cx.app.upload_limit));
+    Ok(())
+}
+
+/// The file name as the client sent it (salvo's own `name()` strips `/`, which would hide a
+/// traversal attempt instead of refusing it).
+fn raw_file_name(part: &FilePart) -> Option<String> {
+    let header = part.headers().get(CONTENT_DISPOSITION)?.to_str().ok()?;
+    let start = header.find("filename=\"")? + "filename=\"".len();
+    let rest = &header[start..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// Where each uploaded file goes: `directory/name`, both validated as relative paths.
+fn upload_targets(directory: Option<&str>, parts: &[FilePart]) -> Result<Vec<(RelPath, FilePart)>, WebError> {
+    let dir = directory.map(rel_path_field).transpose()?;
+    let mut out = Vec::new();
+    for part in parts {
+        let name = raw_file_name(part).or_else(|| part.name().map(str::to_owned)).unwrap_or_default();
+        if name.is_empty() && part.size() == 0 {
+            continue; // The empty file input of a form submitted without a file.
+        }
+        let rel = rel_path_field(&name)?;
+        let target = match &dir {
+            Some(d) => d.join(&rel),
+            None => rel,
+        };
+        if out.iter().any(|(t, _): &(RelPath, FilePart)| t == &target) {
+            return Err(WebError::invalid(format!(
+                "`{target}` appears twice in the upload; send each file once."
+            )));
+        }
+        out.push((target, part.clone()));
+    }
+    if out.is_empty() {
+        return Err(WebError::invalid("The upload holds no file; choose at least one."));
+    }
+    Ok(out)
+}
+
+fn form_error(e: ParseError) -> WebError {
+    match e {
+        ParseError::PayloadTooLarge => WebError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: "The upload is larger than the server accepts in one request; upload fewer or smaller files at a time, or use rsync.".to_owned(),
+        },
+        other => WebError::bad_request(format!("The upload could not be read: {other}.")),
+    }
+}
+
+/// Streams the files to disk (salvo's temporary files, then into the interim revision) and makes one revision.
+#[handler]
+pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let (actor, project) = (cx.actor.clone(), p.clone());
+    // Refuse before a byte of the body is read.
+    cx.run(move |s| ops::authorise_project(s, &actor, &project, Action::AddRevision)).await?;
+    let form = req.form_data().await.map_err(form_error)?;
+    let directory = form.fields.get("directory").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+    let parts: Vec<FilePart> = form.files.get_vec("files").cloned().unwrap_or_default();
+    let targets = upload_targets(directory.as_deref(), &parts)?;
+    let description = match targets.as_slice() {
+        [(one, _)] => format!("Upload of {one}"),
+        many => format!("Upload of {} files", many.len()),
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let revision = cx
+        .run(move |s| {
+            ops::add_revision(s, &actor, &pp, &vv, &description, at, |dir| {
+                for (target, part) in &targets {
+                    let source: &PathBuf = part.path();
+                    let mut file =
+                        std::fs::File::open(source).map_err(|e| WebError::internal("read the upload", e))?;
+                    dir.write_from(target, &mut file)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    let to = format!("/compose/{p}/{v}");
+    cx.redirect(res, &to, true, format!("Uploaded: revision {} is checked now.", revision.number));
+    Ok(())
+}
+
+#[handler]
+pub(crate) async fn delete_draft(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    cx.run(move |s| ops::delete_release(s, &actor, &pp, &vv, at)).await?;
+    cx.redirect(res, &format!("/projects/{p}"), true, format!("Deleted {p}-{v}."));
+    Ok(())
+}

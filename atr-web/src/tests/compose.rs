@@ -1,0 +1,315 @@
+//! The compose phase through HTTP: start, upload, compose page, report, viewer, delete, hashes,
+//! revisions and diff, delete draft; refusals (path traversal, size, CSRF) write nothing.
+
+use atr_core::check::{CheckResult, CheckStatus, CheckerId};
+use atr_core::ids::{ProjectKey, RevisionNumber, VersionKey};
+use atr_core::model::{CheckResultIgnore, TaskStatus};
+use atr_core::path::RelPath;
+use atr_storage::db::checks::ResultContext;
+use salvo::http::StatusCode;
+
+use super::{Browser, TestApp};
+
+const TARBALL: &str = "apache-test-client-0.1-src.tar.gz";
+
+fn keys() -> (ProjectKey, VersionKey) {
+    (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.1").unwrap())
+}
+
+fn latest(app: &TestApp) -> Option<RevisionNumber> {
+    let (p, v) = keys();
+    app.storage.read(|tx| tx.latest_revision(&p, &v)).unwrap()
+}
+
+fn files(app: &TestApp) -> Vec<String> {
+    let (p, v) = keys();
+    let n = latest(app).unwrap();
+    app.storage.revision_files(&p, &v, n).unwrap().iter().map(ToString::to_string).collect()
+}
+
+/// bob (a committer of `test`) starts `test-client` 0.1 and uploads a tarball, its signature and README.
+async fn started_with_files(app: &TestApp) -> (Browser, String) {
+    let (mut bob, token) = app.browser(Some("bob")).await;
+    let (status, page) = bob.get(app, "/start/test-client").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, _) = bob.post(app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(latest(app), Some(RevisionNumber::FIRST));
+    let files: [(&str, &[u8]); 3] = [
+        (TARBALL, b"not really a tarball"),
+        ("apache-test-client-0.1-src.tar.gz.asc", b"-----BEGIN PGP SIGNATURE-----\n"),
+        ("README.txt", b"Read me.\n"),
+    ];
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let (status, body) = bob.upload(app, &path, &files, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    (bob, token)
+}
+
+#[tokio::test]
+async fn a_committer_starts_a_release_uploads_and_sees_the_compose_page() {
+    let app = TestApp::new();
+    let (mut bob, _) = started_with_files(&app).await;
+    assert_eq!(latest(&app), RevisionNumber::new(2).ok(), "one upload of three files is one revision");
+    assert_eq!(
+        files(&app),
+        ["README.txt", "apache-test-client-0.1-src.tar.gz", "apache-test-client-0.1-src.tar.gz.asc"]
+    );
+
+    // The planned checks of the new revision are queued with it.
+    let (p, v) = keys();
+    let tasks =
+        app.storage.read(|tx| tx.tasks_for_revision(&p, &v, RevisionNumber::new(2).unwrap())).unwrap();
+    assert!(
+        tasks.iter().any(|t| t.spec.primary_rel_path.as_ref().is_some_and(|r| r.as_str() == TARBALL)),
+        "{tasks:?}"
+    );
+    assert!(tasks.iter().all(|t| t.status == TaskStatus::Queued));
+
+    let (status, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Uploaded: revision 00002 is checked now."),
+        "the flash message is shown once\n{page}"
+    );
+    assert!(page.contains("Latest revision <strong>00002</strong>"), "{page}");
+    assert!(page.contains("<td>source</td>") && page.contains("<td>signature</td>"), "classes shown\n{page}");
+    assert!(page.contains(r#"http-equiv="refresh""#), "refreshes while checks are queued");
+    assert!(page.contains("checks are running"), "{page}");
+    let (_, again) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(!again.contains("Uploaded: revision"), "the flash message is gone after one view");
+
+    // The dashboard lists the draft under Compose.
+    let (_, home) = bob.get(&app, "/").await;
+    assert!(home.contains("Compose: </strong><a href=\"/compose/test-client/0.1\">0.1</a>"), "{home}");
+}
+
+#[tokio::test]
+async fn hostile_upload_paths_are_refused_and_nothing_is_written() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let before = (latest(&app), files(&app));
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    for name in ["../x", "/etc/x", "a/./b", "a//b", ".hidden", "a\\b"] {
+        let (status, body) = bob.upload(&app, &path, &[(name, b"evil")], &[]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {body}");
+        assert!(body.contains("is not a valid file path"), "{body}");
+    }
+    for dir in ["../up", "/abs", "a/./b", "bad\0dir"] {
+        let (status, body) = bob.upload(&app, &path, &[("ok.txt", b"fine")], &[("directory", dir)]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{dir:?}: {body}");
+    }
+    // A good file next to a bad one: the whole upload is refused.
+    let (status, _) = bob.upload(&app, &path, &[("good.txt", b"g"), ("../bad", b"b")], &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!((latest(&app), files(&app)), before, "no revision, no file");
+    let tmp: Vec<_> =
+        std::fs::read_dir(app.storage.layout().tmp()).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(
+        tmp.iter().all(|p| !p.to_string_lossy().contains("revision")),
+        "no interim revision left: {tmp:?}"
+    );
+
+    // A subdirectory that is a valid path is fine.
+    let (status, _) = bob.upload(&app, &path, &[("notes.txt", b"n")], &[("directory", "docs")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(files(&app).contains(&"docs/notes.txt".to_owned()));
+}
+
+#[tokio::test]
+async fn uploads_without_a_token_or_over_the_limit_are_refused() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let before = (latest(&app), files(&app));
+    let (status, body) = bob.upload(&app, "/upload/test-client/0.1", &[("x.txt", b"x")], &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) =
+        bob.upload(&app, "/upload/test-client/0.1?csrf_token=forged", &[("x.txt", b"x")], &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The token inside the form works too (read under the upload's size limit).
+    let (status, _) =
+        bob.upload(&app, "/upload/test-client/0.1", &[("y.txt", b"y")], &[("csrf_token", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let after_y = (latest(&app), files(&app));
+    assert_ne!(after_y, before);
+    let big = vec![b'z'; (1 << 20) + 1];
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let (status, body) = bob.upload(&app, &path, &[("big.bin", &big)], &[]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!((latest(&app), files(&app)), after_y);
+    // A member of another committee may not upload.
+    let (mut carol, carol_token) = app.browser(Some("carol")).await;
+    let path = format!("/upload/test-client/0.1?csrf_token={carol_token}");
+    let (status, body) = carol.upload(&app, &path, &[("c.txt", b"c")], &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("carol"), "the refusal names who and why: {body}");
+    assert_eq!((latest(&app), files(&app)), after_y);
+}
+
+#[tokio::test]
+async fn report_shows_results_by_checker_and_member_with_ignored_apart() {
+    let app = TestApp::new();
+    let (mut bob, _) = started_with_files(&app).await;
+    let (p, v) = keys();
+    let n = latest(&app).unwrap();
+    let tarball = RelPath::new(TARBALL).unwrap();
+    let ctx = ResultContext {
+        project_key: &p,
+        version_key: &v,
+        revision_number: n,
+        created: crate::handlers::now(),
+        inputs_hash: None,
+        cached: false,
+    };
+    let results = [
+        CheckResult::new(
+            CheckerId::LICENSE_FILES,
+            CheckStatus::Blocker,
+            Some(tarball.clone()),
+            "LICENSE is missing; add it.",
+        ),
+        CheckResult::new(
+            CheckerId::LICENSE_HEADERS,
+            CheckStatus::Concern,
+            Some(tarball.clone()),
+            "No licence header.",
+        )
+        .with_member("src/main.c"),
+        CheckResult::new(
+            CheckerId::TARGZ_STRUCTURE,
+            CheckStatus::Suggestion,
+            Some(tarball.clone()),
+            "Odd top directory name.",
+        ),
+    ];
+    app.storage.write(|tx| tx.insert_check_results(&ctx, &results)).unwrap();
+    let ignore = CheckResultIgnore {
+        id: None,
+        asf_uid: atr_core::ids::Uid::new("alice").unwrap(),
+        created: crate::handlers::now(),
+        project_key: p.clone(),
+        release_glob: None,
+        revision_number: None,
+        checker_glob: Some(CheckerId::TARGZ_STRUCTURE.name.to_owned()),
+        primary_rel_path_glob: None,
+        member_rel_path_glob: None,
+        status: None,
+        message_glob: None,
+        reason: "We like our directory name.".to_owned(),
+        expires: None,
+    };
+    app.storage.write(|tx| tx.insert_ignore(&ignore)).unwrap();
+
+    let (status, page) = bob.get(&app, &format!("/report/test-client/0.1/{TARBALL}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let by_checker = page.find("Results by checker").unwrap();
+    let by_member = page.find("Results by archive member").unwrap();
+    let ignored = page.find("Ignored results").unwrap();
+    let pos = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} missing\n{page}"));
+    assert!((by_checker..by_member).contains(&pos("LICENSE is missing; add it.")));
+    assert!((by_member..ignored).contains(&pos("src/main.c")));
+    assert!(pos("Odd top directory name.") > ignored);
+
+    let (_, compose) = bob.get(&app, "/compose/test-client/0.1").await;
+    let row = &compose[compose.find(&format!("<code>{TARBALL}</code>")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains(r#"<td class="blocker">1</td><td class="concern">1</td><td>0</td><td>1</td>"#),
+        "{row}"
+    );
+
+    let (status, _) = bob.get(&app, "/report/test-client/0.1/no-such-file").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn viewer_shows_text_and_hex() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let (status, _) = bob.upload(&app, &path, &[("blob.bin", &[0u8, 1, 2, 0xff, b'A'])], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, page) = bob.get(&app, "/file/test-client/0.1/README.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<pre>Read me.\n</pre>"), "{page}");
+    let (_, page) = bob.get(&app, "/file/test-client/0.1/blob.bin").await;
+    assert!(page.contains("00000000  00 01 02 ff 41"), "{page}");
+    assert!(page.contains("|....A|"), "{page}");
+}
+
+#[tokio::test]
+async fn delete_with_companions_generate_hashes_and_diff_revisions() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let (status, _) = bob
+        .post(
+            &app,
+            "/draft/hashgen/test-client/0.1",
+            &format!("csrf_token={token}&path={TARBALL}&hash_type=sha512"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (p, v) = keys();
+    let n = latest(&app).unwrap();
+    let sha =
+        std::fs::read_to_string(app.storage.layout().revision(&p, &v, n).join(format!("{TARBALL}.sha512")))
+            .unwrap();
+    let expected = {
+        use sha2::Digest as _;
+        let d = sha2::Sha512::digest(b"not really a tarball");
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!(sha, format!("{expected}  {TARBALL}\n"));
+    let (status, page) = bob
+        .post(
+            &app,
+            "/draft/hashgen/test-client/0.1",
+            &format!("csrf_token={token}&path={TARBALL}&hash_type=md5"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+
+    let (status, _) = bob
+        .post(&app, "/draft/delete-file/test-client/0.1", &format!("csrf_token={token}&path={TARBALL}"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(files(&app), ["README.txt"], "the signature and checksum went with the tarball");
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(page.contains(&format!("Deleted {TARBALL} (with {TARBALL}.asc, {TARBALL}.sha512).")), "{page}");
+
+    let (status, page) = bob.get(&app, "/revisions/test-client/0.1?from=00002&to=4").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("0 added, 2 removed, 0 changed, 1 unchanged."), "{page}");
+    let (_, page) = bob.get(&app, "/revisions/test-client/0.1?from=1&to=3").await;
+    assert!(page.contains("4 added, 0 removed"), "{page}");
+    let (status, _) = bob.get(&app, "/revisions/test-client/0.1?from=1&to=99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn deleting_the_draft_removes_it_and_is_audited() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let (status, _) = bob.post(&app, "/draft/delete/test-client/0.1", &format!("csrf_token={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (p, v) = keys();
+    assert!(app.storage.read(|tx| tx.release(&p, &v)).unwrap().is_none());
+    assert!(!app.storage.layout().unfinished_release(&p, &v).exists());
+    let audit = app.storage.read(|tx| tx.recent_audit_events(1)).unwrap();
+    assert_eq!(audit[0].action, atr_core::model::AuditAction::ReleaseDelete);
+    let (status, _) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn starting_twice_or_with_a_bad_version_is_refused_with_the_reason() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let (status, page) =
+        bob.post(&app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("already exists"), "{page}");
+    let (status, page) =
+        bob.post(&app, "/start/test-client", &format!("csrf_token={token}&version=..")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+}

@@ -1,0 +1,93 @@
+//! Every route × role gives the expected status; every state-changing route refuses a missing or
+//! forged CSRF token.
+
+use salvo::http::StatusCode;
+
+use super::TestApp;
+
+const OK: u16 = 200;
+const SEE_OTHER: u16 = 303;
+const UNAUTH: u16 = 401;
+const FORBIDDEN: u16 = 403;
+
+/// Roles in column order: anonymous, committer (bob), member (alice), admin, member of another committee (carol).
+const ROLES: [Option<&str>; 5] = [None, Some("bob"), Some("alice"), Some("admin"), Some("carol")];
+
+const GETS: &[(&str, [u16; 5])] = &[
+    ("/", [OK; 5]),
+    ("/committees", [OK; 5]),
+    ("/committees/test", [OK; 5]),
+    ("/projects", [OK; 5]),
+    ("/projects/test-client", [OK; 5]),
+    ("/start/test-client", [UNAUTH, OK, OK, OK, FORBIDDEN]),
+    ("/compose/test-client/0.1", [OK; 5]),
+    ("/upload/test-client/0.1", [UNAUTH, OK, OK, OK, FORBIDDEN]),
+    ("/report/test-client/0.1/README.txt", [OK; 5]),
+    ("/file/test-client/0.1/README.txt", [OK; 5]),
+    ("/revisions/test-client/0.1", [OK; 5]),
+    ("/compose/test-client/9.9", [404; 5]),
+    ("/committees/nope", [404; 5]),
+];
+
+/// State-changing routes, in an order where each leaves the next something to act on.
+const POSTS: &[(&str, &str, [u16; 5])] = &[
+    ("/projects/test-client/policy", "min_hours=72", [UNAUTH, FORBIDDEN, SEE_OTHER, SEE_OTHER, FORBIDDEN]),
+    ("/start/test-client", "version=0.2", [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, FORBIDDEN]),
+    (
+        "/draft/hashgen/test-client/0.1",
+        "path=README.txt&hash_type=sha256",
+        [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, FORBIDDEN],
+    ),
+    (
+        "/draft/delete-file/test-client/0.1",
+        "path=README.txt",
+        [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, FORBIDDEN],
+    ),
+    ("/draft/delete/test-client/0.1", "", [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, FORBIDDEN]),
+];
+
+async fn app_with_draft() -> TestApp {
+    let app = TestApp::new();
+    let (mut bob, token) = app.browser(Some("bob")).await;
+    let (status, _) = bob.post(&app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let (status, _) = bob.upload(&app, &path, &[("README.txt", b"hello")], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app
+}
+
+#[tokio::test]
+async fn every_route_gives_each_role_the_expected_status() {
+    for (col, role) in ROLES.iter().enumerate() {
+        let app = app_with_draft().await;
+        let (mut browser, token) = app.browser(*role).await;
+        for (path, expected) in GETS {
+            let (status, body) = browser.get(&app, path).await;
+            assert_eq!(status.as_u16(), expected[col], "GET {path} as {role:?}\n{body}");
+        }
+        for (path, form, expected) in POSTS {
+            let sep = if form.is_empty() { "" } else { "&" };
+            let (status, body) = browser.post(&app, path, &format!("csrf_token={token}{sep}{form}")).await;
+            assert_eq!(status.as_u16(), expected[col], "POST {path} as {role:?}\n{body}");
+            if expected[col] != SEE_OTHER {
+                assert!(body.contains("role=\"alert\""), "a refusal says why: {body}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn state_changing_routes_refuse_missing_or_forged_tokens_and_change_nothing() {
+    let app = app_with_draft().await;
+    let (mut bob, token) = app.browser(Some("bob")).await;
+    let audit_before = app.storage.read(|tx| tx.recent_audit_events(1000)).unwrap().len();
+    for (path, form, _) in POSTS {
+        for bad in [String::new(), "csrf_token=forged&".to_owned(), format!("csrf_token={token}0&")] {
+            let (status, body) = bob.post(&app, path, &format!("{bad}{form}")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "POST {path} with {bad:?}: {body}");
+            assert!(body.contains("security token"), "{body}");
+        }
+    }
+    assert_eq!(app.storage.read(|tx| tx.recent_audit_events(1000)).unwrap().len(), audit_before);
+}

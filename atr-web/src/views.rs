@@ -1,0 +1,450 @@
+//! Read-side queries: plain data assembled from storage (and the core's classification and ignore
+//! rules) for the pages to render. Nothing here writes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use atr_core::check::{CheckResult, CheckStatus};
+use atr_core::classify::{ArtifactClass, classify};
+use atr_core::ids::{CommitteeKey, ProjectKey, ReleaseKey, RevisionNumber, VersionKey};
+use atr_core::model::{
+    CheckResultIgnore, Committee, Project, PublicSigningKey, Release, ReleasePhase, Revision, Task,
+};
+use atr_core::path::RelPath;
+use atr_core::permissions::Actor;
+use atr_core::time::Timestamp;
+use atr_storage::Storage;
+
+use crate::error::WebError;
+
+/// A project and its releases, grouped by phase.
+#[derive(Debug)]
+pub(crate) struct ProjectReleases {
+    pub(crate) project: Project,
+    pub(crate) releases: Vec<Release>,
+}
+
+/// The projects of the committees `actor` belongs to (every project for admins).
+pub(crate) fn dashboard(s: &Storage, actor: &Actor) -> Result<Vec<ProjectReleases>, WebError> {
+    if actor.uid.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(s.read(|tx| {
+        let mut out = Vec::new();
+        for project in tx.projects()? {
+            if actor.admin || actor.participant_of.contains(&project.committee_key) {
+                let releases = tx.releases_of_project(&project.key)?;
+                out.push(ProjectReleases { project, releases });
+            }
+        }
+        Ok::<_, atr_storage::StorageError>(out)
+    })?)
+}
+
+/// Every committee.
+pub(crate) fn committees(s: &Storage) -> Result<Vec<Committee>, WebError> {
+    Ok(s.read(|tx| {
+        let mut out = Vec::new();
+        for key in tx.all_committee_keys()? {
+            out.extend(tx.committee(&key)?);
+        }
+        Ok::<_, atr_storage::StorageError>(out)
+    })?)
+}
+
+/// A committee with its projects and signing keys.
+#[derive(Debug)]
+pub(crate) struct CommitteeView {
+    pub(crate) committee: Committee,
+    pub(crate) projects: Vec<Project>,
+    pub(crate) keys: Vec<PublicSigningKey>,
+}
+
+/// One committee.
+pub(crate) fn committee(s: &Storage, key: &CommitteeKey) -> Result<CommitteeView, WebError> {
+    s.read(|tx| {
+        let committee = tx
+            .committee(key)?
+            .ok_or_else(|| WebError::not_found(format!("There is no committee `{key}`.")))?;
+        Ok(CommitteeView {
+            projects: tx.projects_of_committee(key)?,
+            keys: tx.signing_keys_of_committee(key)?,
+            committee,
+        })
+    })
+}
+
+/// A project with its committee and releases.
+#[derive(Debug)]
+pub(crate) struct ProjectView {
+    pub(crate) project: Project,
+    pub(crate) committee: Committee,
+    pub(crate) releases: Vec<Release>,
+}
+
+/// One project.
+pub(crate) fn project(s: &Storage, key: &ProjectKey) -> Result<ProjectView, WebError> {
+    s.read(|tx| {
+        let project =
+            tx.project(key)?.ok_or_else(|| WebError::not_found(format!("There is no project `{key}`.")))?;
+        let committee = tx.committee(&project.committee_key)?.ok_or_else(|| {
+            WebError::not_found(format!(
+                "The committee `{}` of `{key}` does not exist.",
+                project.committee_key
+            ))
+        })?;
+        Ok(ProjectView { releases: tx.releases_of_project(key)?, project, committee })
+    })
+}
+
+/// Counts of results by status, for one file or a whole revision.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) blockers: u32,
+    pub(crate) exceptions: u32,
+    pub(crate) concerns: u32,
+    pub(crate) suggestions: u32,
+    pub(crate) notes: u32,
+    pub(crate) ignored: u32,
+}
+
+impl Counts {
+    fn add(&mut self, status: CheckStatus, ignored: bool) {
+        if ignored {
+            self.ignored += 1;
+            return;
+        }
+        match status {
+            CheckStatus::Blocker => self.blockers += 1,
+            CheckStatus::Exception => self.exceptions += 1,
+            CheckStatus::Concern => self.concerns += 1,
+            CheckStatus::Suggestion => self.suggestions += 1,
+            CheckStatus::Note => self.notes += 1,
+        }
+    }
+}
+
+/// One file of the compose page.
+#[derive(Debug)]
+pub(crate) struct FileRow {
+    pub(crate) path: RelPath,
+    pub(crate) class: ArtifactClass,
+    pub(crate) counts: Counts,
+}
+
+/// The compose page: the release, its latest revision, files with counts, ongoing tasks.
+#[derive(Debug)]
+pub(crate) struct ComposeView {
+    pub(crate) release: Release,
+    pub(crate) project: Project,
+    pub(crate) latest: Option<Revision>,
+    pub(crate) files: Vec<FileRow>,
+    /// Results about the whole revision (no file).
+    pub(crate) revision_counts: Counts,
+    pub(crate) ongoing: Vec<Task>,
+    pub(crate) ignores: usize,
+}
+
+fn release_or_404(tx: &atr_storage::db::Tx<'_>, p: &ProjectKey, v: &VersionKey) -> Result<Release, WebError> {
+    tx.release(p, v)?.ok_or_else(|| WebError::not_found(format!("There is no release {p}-{v}.")))
+}
+
+/// Whether `r` is hidden by one of `ignores`.
+fn ignored(
+    ignores: &[CheckResultIgnore],
+    key: &ReleaseKey,
+    n: RevisionNumber,
+    r: &CheckResult,
+    now: Timestamp,
+) -> bool {
+    ignores.iter().any(|i| i.matches(key, n, r, now))
+}
+
+/// The compose page of release `p`-`v`.
+pub(crate) fn compose(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    now: Timestamp,
+) -> Result<ComposeView, WebError> {
+    let view = s.read(|tx| {
+        let release = release_or_404(tx, p, v)?;
+        let project =
+            tx.project(p)?.ok_or_else(|| WebError::not_found(format!("There is no project `{p}`.")))?;
+        let latest_n = tx.latest_revision(p, v)?;
+        let latest = match latest_n {
+            Some(n) => tx.revision(p, v, n)?,
+            None => None,
+        };
+        let ignores = tx.ignores(p)?;
+        let (results, ongoing) = match latest_n {
+            Some(n) => (
+                tx.check_results(p, v, n)?,
+                tx.tasks_for_revision(p, v, n)?.into_iter().filter(|t| t.status.is_ongoing()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok::<_, WebError>((release, project, latest, ignores, results, ongoing))
+    })?;
+    let (release, project, latest, ignores, results, ongoing) = view;
+    let files = match &latest {
+        Some(r) => s.revision_files(p, v, r.number)?,
+        None => Vec::new(),
+    };
+    let policy = project.policy.classification_policy().unwrap_or_default();
+    let key = release.key();
+    let mut counts: BTreeMap<&RelPath, Counts> = BTreeMap::new();
+    let mut revision_counts = Counts::default();
+    let n = latest.as_ref().map_or(RevisionNumber::FIRST, |r| r.number);
+    for stored in &results {
+        let r = &stored.result;
+        let hidden = ignored(&ignores, &key, n, r, now);
+        match &r.primary_rel_path {
+            Some(path) => counts.entry(path).or_default().add(r.status, hidden),
+            None => revision_counts.add(r.status, hidden),
+        }
+    }
+    let files = files
+        .iter()
+        .map(|path| FileRow {
+            class: classify(path, &policy).class,
+            counts: counts.get(path).copied().unwrap_or_default(),
+            path: path.clone(),
+        })
+        .collect();
+    Ok(ComposeView { release, project, latest, files, revision_counts, ongoing, ignores: ignores.len() })
+}
+
+/// One result on the report page.
+#[derive(Debug)]
+pub(crate) struct ReportRow {
+    pub(crate) result: CheckResult,
+}
+
+/// The report of one file: its results by checker (file-level) and by member, ignored ones apart.
+#[derive(Debug)]
+pub(crate) struct ReportView {
+    pub(crate) release: Release,
+    pub(crate) revision: RevisionNumber,
+    pub(crate) path: RelPath,
+    pub(crate) size: u64,
+    pub(crate) class: ArtifactClass,
+    pub(crate) by_checker: BTreeMap<String, Vec<ReportRow>>,
+    pub(crate) by_member: BTreeMap<String, Vec<ReportRow>>,
+    pub(crate) ignored: Vec<ReportRow>,
+    pub(crate) ongoing: usize,
+}
+
+/// The latest revision of a release, or 404.
+fn latest_or_404(s: &Storage, p: &ProjectKey, v: &VersionKey) -> Result<(Release, RevisionNumber), WebError> {
+    s.read(|tx| {
+        let release = release_or_404(tx, p, v)?;
+        let n = tx
+            .latest_revision(p, v)?
+            .ok_or_else(|| WebError::not_found(format!("{p}-{v} has no revision yet.")))?;
+        Ok((release, n))
+    })
+}
+
+/// The file `path` of the latest revision on disk, or 404.
+pub(crate) fn file_on_disk(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    path: &RelPath,
+) -> Result<(Release, RevisionNumber, PathBuf), WebError> {
+    let (release, n) = latest_or_404(s, p, v)?;
+    let dir = if release.phase == ReleasePhase::Release {
+        s.layout().finished_release(p, v)
+    } else {
+        s.layout().revision(p, v, n)
+    };
+    let mut full = dir;
+    full.extend(path.segments());
+    if !std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_file()) {
+        return Err(WebError::not_found(format!("There is no file `{path}` in {p}-{v} revision {n}.")));
+    }
+    Ok((release, n, full))
+}
+
+/// The check report of `path` in the latest revision.
+pub(crate) fn report(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    path: &RelPath,
+    now: Timestamp,
+) -> Result<ReportView, WebError> {
+    let (release, n, full) = file_on_disk(s, p, v, path)?;
+    let size = std::fs::metadata(&full).map(|m| m.len()).unwrap_or(0);
+    let (project, results, ignores, ongoing) = s.read(|tx| {
+        let project =
+            tx.project(p)?.ok_or_else(|| WebError::not_found(format!("There is no project `{p}`.")))?;
+        let ongoing = tx
+            .tasks_for_revision(p, v, n)?
+            .iter()
+            .filter(|t| t.status.is_ongoing() && t.spec.primary_rel_path.as_ref() == Some(path))
+            .count();
+        Ok::<_, WebError>((project, tx.check_results(p, v, n)?, tx.ignores(p)?, ongoing))
+    })?;
+    let key = release.key();
+    let mut view = ReportView {
+        class: classify(path, &project.policy.classification_policy().unwrap_or_default()).class,
+        release,
+        revision: n,
+        path: path.clone(),
+        size,
+        by_checker: BTreeMap::new(),
+        by_member: BTreeMap::new(),
+        ignored: Vec::new(),
+        ongoing,
+    };
+    for stored in results.into_iter().filter(|r| r.result.primary_rel_path.as_ref() == Some(path)) {
+        let hidden = ignored(&ignores, &key, n, &stored.result, now);
+        let row = ReportRow { result: stored.result };
+        if hidden {
+            view.ignored.push(row);
+        } else if let Some(member) = row.result.member_rel_path.clone() {
+            view.by_member.entry(member).or_default().push(row);
+        } else {
+            view.by_checker.entry(row.result.checker.name.to_owned()).or_default().push(row);
+        }
+    }
+    Ok(view)
+}
+
+/// How a file is shown in the viewer.
+#[derive(Debug)]
+pub(crate) enum FileContent {
+    /// UTF-8 text.
+    Text(String),
+    /// Hex dump lines of a binary file.
+    Hex(Vec<String>),
+}
+
+/// The file viewer: the first bytes of a file, as text or a hex dump.
+#[derive(Debug)]
+pub(crate) struct FileView {
+    pub(crate) release: Release,
+    pub(crate) revision: RevisionNumber,
+    pub(crate) path: RelPath,
+    pub(crate) size: u64,
+    pub(crate) shown: usize,
+    pub(crate) content: FileContent,
+}
+
+/// How much of a file the viewer shows.
+pub(crate) const VIEW_LIMIT: usize = 256 * 1024;
+
+/// The viewer of `path` in the latest revision.
+pub(crate) fn file_view(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    path: &RelPath,
+) -> Result<FileView, WebError> {
+    let (release, n, full) = file_on_disk(s, p, v, path)?;
+    let file = std::fs::File::open(&full).map_err(|e| WebError::internal("open the file", e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::new();
+    file.take(VIEW_LIMIT as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|e| WebError::internal("read the file", e))?;
+    let content = match std::str::from_utf8(&bytes) {
+        Ok(text) if !text.contains('\0') => FileContent::Text(text.to_owned()),
+        _ => FileContent::Hex(hex_dump(&bytes)),
+    };
+    Ok(FileView { release, revision: n, path: path.clone(), size, shown: bytes.len(), content })
+}
+
+/// `hexdump -C`-like lines: offset, 16 bytes in hex, printable ASCII.
+pub(crate) fn hex_dump(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = chunk
+                .iter()
+                .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+                .collect();
+            format!("{:08x}  {:<47}  |{ascii}|", i * 16, hex.join(" "))
+        })
+        .collect()
+}
+
+/// The revision history of a release.
+pub(crate) fn revisions(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+) -> Result<(Release, Vec<Revision>), WebError> {
+    s.read(|tx| {
+        let release = release_or_404(tx, p, v)?;
+        Ok((release, tx.revisions(p, v)?))
+    })
+}
+
+/// What changed between two revisions.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Diff {
+    pub(crate) added: Vec<RelPath>,
+    pub(crate) removed: Vec<RelPath>,
+    pub(crate) changed: Vec<RelPath>,
+    pub(crate) unchanged: usize,
+}
+
+/// The hex digest of a file, read in chunks (never whole in memory).
+pub(crate) fn hex_digest<D: sha2::Digest>(mut file: std::fs::File) -> std::io::Result<String> {
+    let mut hasher = D::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn file_digest(path: &std::path::Path) -> Result<String, WebError> {
+    let file = std::fs::File::open(path).map_err(|e| WebError::internal("open a file", e))?;
+    hex_digest::<sha2::Sha256>(file).map_err(|e| WebError::internal("read a file", e))
+}
+
+/// Files added, removed and changed from revision `a` to revision `b`. Hard-linked (unchanged)
+/// files share an inode, so only files with distinct inodes are hashed.
+pub(crate) fn diff(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    a: RevisionNumber,
+    b: RevisionNumber,
+) -> Result<Diff, WebError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let old: BTreeSet<RelPath> = s.revision_files(p, v, a)?.into_iter().collect();
+    let new: BTreeSet<RelPath> = s.revision_files(p, v, b)?.into_iter().collect();
+    let (dir_a, dir_b) = (s.layout().revision(p, v, a), s.layout().revision(p, v, b));
+    let mut d = Diff {
+        added: new.difference(&old).cloned().collect(),
+        removed: old.difference(&new).cloned().collect(),
+        ..Diff::default()
+    };
+    for path in old.intersection(&new) {
+        let (mut fa, mut fb) = (dir_a.clone(), dir_b.clone());
+        fa.extend(path.segments());
+        fb.extend(path.segments());
+        let same_inode = match (std::fs::metadata(&fa), std::fs::metadata(&fb)) {
+            (Ok(x), Ok(y)) => x.ino() == y.ino() && x.dev() == y.dev(),
+            _ => false,
+        };
+        if same_inode || file_digest(&fa)? == file_digest(&fb)? {
+            d.unchanged += 1;
+        } else {
+            d.changed.push(path.clone());
+        }
+    }
+    Ok(d)
+}
