@@ -440,7 +440,11 @@ fn licence_analysis(
             excluded += 1;
             continue;
         }
-        if !rules.is_empty() && (rules.is_ignored(below_root, false) || rules.is_ignored(path, false)) {
+        if !rules.is_empty()
+            && (rules.is_ignored(below_root, false)
+                || rules.is_ignored(path, false)
+                || rules.is_ignored(&format!("{}/{path}", c.rel.file_name()), false))
+        {
             excluded += 1;
             continue;
         }

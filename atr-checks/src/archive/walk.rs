@@ -410,6 +410,7 @@ fn tar_entries<R: Read>(reader: R, budget: &Budget, st: &mut State<'_>) -> Resul
         let mut long_link: Option<Vec<u8>> = None;
         let mut pax_path: Option<Vec<u8>> = None;
         let mut pax_link: Option<Vec<u8>> = None;
+        let mut pax_size: Option<u64> = None;
         for entry in entries {
             let mut entry = entry.map_err(|e| stream_error(budget, last.clone(), &e))?;
             let header = entry.header().clone();
@@ -448,16 +449,25 @@ fn tar_entries<R: Read>(reader: R, budget: &Budget, st: &mut State<'_>) -> Resul
                         b"path" => pax_path = Some(ext.value_bytes().to_vec()),
                         b"linkpath" => pax_link = Some(ext.value_bytes().to_vec()),
                         b"size" => {
-                            return Err(Stop::Corrupt(
-                                last.clone(),
-                                "a pax header overrides a member size; members over 8 GiB are not supported"
-                                    .into(),
-                            ));
+                            let v = std::str::from_utf8(ext.value_bytes()).ok().and_then(|v| v.parse().ok());
+                            pax_size = Some(v.unwrap_or(u64::MAX));
                         }
                         _ => {}
                     }
                 }
                 continue;
+            }
+            // The member size is taken from the tar header; a pax size that disagrees would make
+            // parsers see different archives, so it is refused.
+            if let Some(ps) = pax_size.take()
+                && ps != declared
+            {
+                return Err(Stop::Corrupt(
+                    last.clone(),
+                    format!(
+                        "a pax header gives the next member {ps} bytes but its tar header {declared}; members over 8 GiB are not supported"
+                    ),
+                ));
             }
             let name: Vec<u8> =
                 pax_path.take().or(long_name.take()).unwrap_or_else(|| header.path_bytes().into_owned());

@@ -49,6 +49,7 @@ enum Entry {
     HardLink { name: Vec<u8>, target: Vec<u8> },
     CharDevice { name: Vec<u8> },
     Fifo { name: Vec<u8> },
+    Pax { records: Vec<(String, String)> },
 }
 
 /// Builds archives entry by entry, writing names and links exactly as given (no sanitising).
@@ -128,6 +129,13 @@ impl ArchiveBuilder {
         self
     }
 
+    /// Adds a pax extended header (`x`) with `records` that applies to the next entry (tar only).
+    pub fn pax(mut self, records: &[(&str, &str)]) -> Self {
+        let records = records.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.entries.push(Entry::Pax { records });
+        self
+    }
+
     /// The archive bytes.
     pub fn build(&self) -> Vec<u8> {
         match self.format {
@@ -147,6 +155,18 @@ impl ArchiveBuilder {
                 Entry::HardLink { name, target } => tar_entry(&mut out, name, b'1', &[], 0o644, Some(target)),
                 Entry::CharDevice { name } => tar_entry(&mut out, name, b'3', &[], 0o644, None),
                 Entry::Fifo { name } => tar_entry(&mut out, name, b'6', &[], 0o644, None),
+                Entry::Pax { records } => {
+                    let mut data = Vec::new();
+                    for (k, v) in records {
+                        let body = format!(" {k}={v}\n");
+                        let mut len = body.len() + 1;
+                        while format!("{len}{body}").len() != len {
+                            len += 1;
+                        }
+                        data.extend_from_slice(format!("{len}{body}").as_bytes());
+                    }
+                    tar_entry(&mut out, b"PaxHeaders/x", b'x', &data, 0o644, None);
+                }
             }
         }
         out.extend_from_slice(&[0u8; 1024]);
@@ -171,7 +191,7 @@ impl ArchiveBuilder {
                     w.add_symlink(String::from_utf8_lossy(name), String::from_utf8_lossy(target), opts)
                         .expect("zip symlink");
                 }
-                Entry::HardLink { .. } => {}
+                Entry::HardLink { .. } | Entry::Pax { .. } => {}
                 Entry::CharDevice { name } | Entry::Fifo { name } => {
                     let kind = if matches!(e, Entry::Fifo { .. }) { 0o010_644 } else { 0o020_644 };
                     w.start_file(String::from_utf8_lossy(name), opts.unix_permissions(kind))

@@ -183,6 +183,24 @@ fn non_utf8_and_control_character_names_are_blockers() {
 }
 
 #[test]
+fn pax_headers_name_members_and_must_agree_on_sizes() {
+    let long = format!("apache-foo-1.0/{}/Long.java", "deep".repeat(40));
+    let ok = ArchiveBuilder::source_release(ArchiveFormat::Tar, "apache-foo-1.0")
+        .pax(&[("path", long.as_str()), ("size", "5")])
+        .file("apache-foo-1.0/short-name", "hello")
+        .build();
+    let r = run("apache-foo-1.0.tar", ok);
+    assert!(r.complete, "{:#?}", r.results);
+    assert!(r.listing.iter().any(|m| m.path == long && m.size == 5));
+    let lying = ArchiveBuilder::source_release(ArchiveFormat::Tar, "apache-foo-1.0")
+        .pax(&[("size", "999999")])
+        .file("apache-foo-1.0/x", "hello")
+        .build();
+    let r = run("apache-foo-1.0.tar", lying);
+    find(&r, CheckStatus::Blocker, "a pax header gives the next member 999999 bytes but its tar header 5");
+}
+
+#[test]
 fn duplicate_members_are_blockers() {
     let bytes = ArchiveBuilder::source_release(ArchiveFormat::TarGz, "apache-foo-1.0")
         .file("apache-foo-1.0/README", "other")
@@ -560,6 +578,11 @@ fn rat_excludes_and_the_revision_ignore_file_are_honoured() {
     let r = run("apache-foo-1.0.tar.gz", b.clone().build());
     assert!(!r.results.iter().any(|c| c.message.contains("settings.ini")), "{:#?}", r.results);
     find(&r, CheckStatus::Concern, "nohdr.c");
+    // ATR's form: patterns rooted at `/<artifact>/<member path>`.
+    let atr_form = ArchiveCheckContext::new(ArchiveRole::Source)
+        .with_header_ignore("/apache-foo-1.0.tar.gz/apache-foo-1.0/src/*.c\n");
+    let r = run_ctx("apache-foo-1.0.tar.gz", b.clone().build(), &atr_form);
+    assert!(problems(&r).is_empty(), "{:#?}", problems(&r));
     let ctx = ArchiveCheckContext::new(ArchiveRole::Source).with_header_ignore("*.c\n");
     let r = run_ctx("apache-foo-1.0.tar.gz", b.build(), &ctx);
     assert!(problems(&r).is_empty(), "{:#?}", problems(&r));
