@@ -168,6 +168,9 @@ impl RevisionStep {
 pub struct InterimDir<'s> {
     root: PathBuf,
     session: &'s Session,
+    /// Files placed by this change, fsynced together before the revision is committed: one journal
+    /// commit for the whole batch instead of one per file.
+    unsynced: Vec<RelPath>,
 }
 
 impl InterimDir<'_> {
@@ -196,7 +199,6 @@ impl InterimDir<'_> {
             file.flush().map_err(StorageError::io("write", &stage))?;
             file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
                 .map_err(StorageError::io("make read-only", &stage))?;
-            file.sync_all().map_err(StorageError::io("fsync", &stage))?;
             self.place(path, &stage)?;
             Ok(n)
         })();
@@ -218,7 +220,6 @@ impl InterimDir<'_> {
         }
         fs::set_permissions(source, fs::Permissions::from_mode(FILE_MODE))
             .map_err(StorageError::io("make read-only", source))?;
-        File::open(source).and_then(|f| f.sync_all()).map_err(StorageError::io("fsync", source))?;
         let stage = self.session.scratch("stage");
         fs::hard_link(source, &stage).map_err(StorageError::io("hard-link", source))?;
         let placed = self.place(path, &stage);
@@ -240,7 +241,22 @@ impl InterimDir<'_> {
                 reason: "a directory of that name exists",
             });
         }
-        fs::rename(staged, &target).map_err(StorageError::io("move into the interim revision", &target))
+        fs::rename(staged, &target).map_err(StorageError::io("move into the interim revision", &target))?;
+        self.unsynced.push(path.clone());
+        Ok(())
+    }
+
+    /// Fsyncs every file this change placed (files it later moved or removed are skipped).
+    fn sync_placed(&mut self) -> Result<(), StorageError> {
+        for rel in std::mem::take(&mut self.unsynced) {
+            let p = self.path(&rel);
+            match File::open(&p) {
+                Ok(f) => f.sync_all().map_err(StorageError::io("fsync", &p))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io("open", &p)(e)),
+            }
+        }
+        Ok(())
     }
 
     fn make_dirs(&self, dir: &RelPath) -> Result<(), StorageError> {
@@ -306,6 +322,8 @@ impl InterimDir<'_> {
             let _ = fs::rename(&stage, &src);
             return Err(e);
         }
+        // `place` queued the file under its new name for the batch fsync; the emptied directories
+        // and every other directory entry are fsynced when the revision is sealed.
         // Prune directories emptied by the move.
         let mut dir = from.parent();
         while let Some(d) = dir {
@@ -456,10 +474,11 @@ impl Storage {
         }
         observe(RevisionStep::Cloned);
 
-        let mut dir = InterimDir { root: interim.clone(), session: self.session() };
+        let mut dir = InterimDir { root: interim.clone(), session: self.session(), unsynced: Vec::new() };
         let value = change(&mut dir)?;
         observe(RevisionStep::Changed);
 
+        dir.sync_placed()?;
         seal_dirs(&interim, true)?;
         observe(RevisionStep::Synced);
 
