@@ -1,0 +1,2 @@
+//! Queue benchmark (placeholder until written below).
+fn main() {}
