@@ -6,6 +6,7 @@
 //!   unfinished/<project>/<version>/<NNNNN>/  one immutable directory per revision
 //!   finished/<project>/<version>/            announced releases
 //!   downloads/<committee>/…                  public download tree (hard links to finished files)
+//!   quarantine/<id>/                         uploads held until their archives are validated
 //!   tmp/                                     interim directories; cleaned on open
 //!   tmp/<session>/                           scratch of one open `Storage` (locked while it lives)
 //!   locks/                                   lock files (open, per-release revision locks)
@@ -85,6 +86,16 @@ impl Layout {
         self.downloads().join(committee.as_str())
     }
 
+    /// Uploads held until their archives are validated (outside every revision).
+    pub fn quarantine(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
+    /// `quarantine/<id>/`: the files of one held upload.
+    pub fn quarantined_upload(&self, id: i64) -> PathBuf {
+        self.quarantine().join(id.to_string())
+    }
+
     /// Interim directories; anything here that no live process holds is removed on open.
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
@@ -147,5 +158,6 @@ mod tests {
         );
         assert_eq!(l.release_lock(&p, &v), Path::new("/s/locks/releases/foo/1.0.0-rc1.lock"));
         assert_eq!(l.session_lock("x"), Path::new("/s/tmp/x/session.lock"));
+        assert_eq!(l.quarantined_upload(12), Path::new("/s/quarantine/12"));
     }
 }

@@ -4,6 +4,7 @@ mod concurrency;
 mod crash;
 mod entities;
 mod lifecycle;
+mod model;
 mod quarantine;
 mod queue;
 mod revisions;
