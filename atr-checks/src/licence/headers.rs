@@ -365,7 +365,12 @@ fn classify_text_once(head: &[u8], deep: bool) -> MemberLicence {
                 exception = GPL_EXCEPTIONS.iter().any(|e| text.contains(e));
             }
             if licence == "BSD" {
-                if text.contains("advertising materials") && !text.contains("clause 3 above") {
+                if text.contains("regents of the university of california")
+                    && text.contains("advertising materials")
+                {
+                    // The University of California rescinded its advertising clause in 1999.
+                    licence = "BSD-4-Clause-UC".into();
+                } else if text.contains("advertising materials") && !text.contains("clause 3 above") {
                     licence = "BSD-4-Clause".into();
                     category = Category::X;
                 } else if text.contains("neither the name") || text.contains("may not be used to endorse") {
@@ -424,6 +429,12 @@ mod tests {
         );
         let gpl_exc = b"GNU General Public License ... As a special exception, ...";
         assert!(matches!(classify_text(gpl_exc), MemberLicence::Other { exception: true, .. }));
+        let bsd = "Redistribution and use in source and binary forms, with or without modification, are permitted provided that: 3. All advertising materials mentioning features";
+        assert_eq!(classify_text(bsd.as_bytes()).family(), "BSD-4-Clause");
+        assert!(classify_text(bsd.as_bytes()).is_flagged());
+        let uc = format!("Copyright (c) 1992 The Regents of the University of California. {bsd}");
+        assert_eq!(classify_text(uc.as_bytes()).family(), "BSD-4-Clause-UC");
+        assert!(!classify_text(uc.as_bytes()).is_flagged());
         let mit = b"Permission is hereby granted, free of charge, to any person obtaining a copy";
         assert_eq!(classify_text(mit).family(), "MIT");
         let spdx_gpl = b"/* SPDX-License-Identifier: GPL-2.0-only */";

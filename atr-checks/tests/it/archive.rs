@@ -740,8 +740,9 @@ fn dev_corpus_matches_the_expected_listing_and_licence_files() {
             CheckStatus::Note,
             &format!("`{}/{}` has the product line", t["top_level_dirs"], t["notice_files"]),
         );
+        // These are real, voted ASF releases: nothing in them blocks a vote.
         assert!(
-            r.results.iter().all(|c| c.status != CheckStatus::Blocker || c.checker == CheckerId::RAT),
+            r.results.iter().all(|c| c.status != CheckStatus::Blocker),
             "{name}: {:#?}",
             r.results.iter().filter(|c| c.status == CheckStatus::Blocker).collect::<Vec<_>>()
         );
@@ -763,6 +764,11 @@ fn dev_corpus_licence_analysis_is_no_worse_than_apache_rat() {
         let rel = RelPath::new(path.file_name().unwrap().to_str().unwrap()).unwrap();
         let r = check_archive(&path, &rel, &ArchiveCheckContext::new(ArchiveRole::Source));
         let ours: BTreeMap<&str, &MemberLicence> = r.licences.iter().map(|(p, v)| (p.as_str(), v)).collect();
+        for res in
+            r.results.iter().filter(|c| c.member_rel_path.is_none() || c.status == CheckStatus::Blocker)
+        {
+            eprintln!("{name}: {} {}: {}", res.status, res.checker, res.message);
+        }
         // Every file RAT judged, we judged too.
         let missing: Vec<&&str> = rat.keys().filter(|p| !ours.contains_key(**p)).collect();
         assert!(missing.is_empty(), "{name}: files RAT saw that we did not classify: {missing:?}");
