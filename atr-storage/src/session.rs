@@ -51,6 +51,25 @@ pub(crate) fn lock_file(path: &Path, exclusive: bool) -> Result<File, StorageErr
     Ok(file)
 }
 
+/// Opens (creating) `path` and takes its exclusive lock if it is free; `None` if a live process holds it.
+pub(crate) fn try_lock_file(path: &Path) -> Result<Option<File>, StorageError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(StorageError::io("create directory", parent))?;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(StorageError::io("open lock file", path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(StorageError::io("lock", path)(e)),
+    }
+}
+
 /// The scratch directory of one open storage handle.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -123,11 +142,16 @@ pub(crate) fn remove_tree(path: &Path) -> Result<(), StorageError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(StorageError::io("inspect", path)(e)),
     };
-    if meta.is_dir() {
-        make_writable(path)?;
-        fs::remove_dir_all(path).map_err(StorageError::io("remove directory", path))
+    let result = if meta.is_dir() {
+        make_writable(path)
+            .and_then(|()| fs::remove_dir_all(path).map_err(StorageError::io("remove directory", path)))
     } else {
         fs::remove_file(path).map_err(StorageError::io("remove file", path))
+    };
+    match result {
+        // Another process removing the same tree at the same time is not an error: it is gone.
+        Err(_) if fs::symlink_metadata(path).is_err() => Ok(()),
+        other => other,
     }
 }
 
@@ -169,11 +193,18 @@ pub(crate) fn reconcile(
             .doing("listing revisions")?
     };
     let mut seen = HashSet::new();
+    let mut busy: HashSet<(String, String)> = HashSet::new();
     let unfinished = layout.unfinished();
     for project in list_dirs(&unfinished)? {
         let Ok(project_key) = ProjectKey::new(file_name(&project)) else { continue };
         for version in list_dirs(&project)? {
             let Ok(version_key) = VersionKey::new(file_name(&version)) else { continue };
+            // A release whose lock is held is being changed or deleted by a live process right now:
+            // its directories are that process's business.
+            let Some(_release_lock) = try_lock_file(&layout.release_lock(&project_key, &version_key))? else {
+                busy.insert((project_key.to_string(), version_key.to_string()));
+                continue;
+            };
             for revision in list_dirs(&version)? {
                 let name = file_name(&revision);
                 let Ok(number) = RevisionNumber::parse(&name) else { continue };
@@ -193,7 +224,9 @@ pub(crate) fn reconcile(
     }
     let mut missing: Vec<_> = rows
         .iter()
-        .filter(|(key, unfinished)| **unfinished && !seen.contains(*key))
+        .filter(|(key, unfinished)| {
+            **unfinished && !seen.contains(*key) && !busy.contains(&(key.0.clone(), key.1.clone()))
+        })
         .map(|(key, _)| key)
         .collect();
     missing.sort();

@@ -304,3 +304,25 @@ fn open_reports_missing_directories_and_never_removes_recorded_ones() {
     let s = Storage::open(other.path()).unwrap();
     assert_eq!(s.reconciled().missing_revisions, ["foo-1.0.0 00001"]);
 }
+
+#[test]
+fn open_leaves_alone_a_release_that_a_live_process_is_working_on() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(seeded(dir.path()));
+    let layout = atr_storage::layout::Layout::new(dir.path());
+    let orphan = layout.revision(&project_key(), &version_key(), n(1));
+    std::fs::create_dir_all(&orphan).unwrap();
+    // Another process holds the release's lock (it is creating or deleting a revision).
+    let lock_path = layout.release_lock(&project_key(), &version_key());
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let s = Storage::open(dir.path()).unwrap();
+    assert!(orphan.is_dir());
+    assert!(s.reconciled().removed_revisions.is_empty());
+    drop(s);
+    drop(lock);
+    let s = Storage::open(dir.path()).unwrap();
+    assert!(!orphan.exists());
+    assert_eq!(s.reconciled().removed_revisions, [orphan]);
+}
