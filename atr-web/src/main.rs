@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod handlers;
 mod identity;
+mod keyinfo;
 mod ops;
 mod pages;
 mod routes;

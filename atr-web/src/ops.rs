@@ -202,3 +202,251 @@ pub(crate) fn change_ignore(
     })?;
     Ok(())
 }
+
+/// Stores the OpenPGP keys found in `text` and links them to `committee` (if given, which needs
+/// committer status there). `single` requires exactly one key (the "add a key" form). Returns the
+/// stored fingerprints and a message per part that could not be used.
+pub(crate) fn add_signing_keys(
+    s: &Storage,
+    actor: &Actor,
+    text: &[u8],
+    committee: Option<&atr_core::ids::CommitteeKey>,
+    single: bool,
+    now: Timestamp,
+) -> Result<(Vec<atr_core::model::Fingerprint>, Vec<String>), WebError> {
+    if actor.uid.is_none() {
+        return Err(WebError::unauthenticated());
+    }
+    let mut as_admin = false;
+    if let Some(c) = committee {
+        if s.read(|tx| tx.committee(c))?.is_none() {
+            return Err(WebError::not_found(format!("There is no committee `{c}`.")));
+        }
+        as_admin = authorise(actor, Action::ManageCommitteeKeys, c)?.as_admin;
+    }
+    let (keys, errors) = crate::keyinfo::parse(text);
+    if single && keys.len() != 1 {
+        return Err(WebError::invalid(format!(
+            "Expected exactly one OpenPGP public key block, found {} usable keys{}; paste one ASCII-armored key.",
+            keys.len(),
+            if errors.is_empty() { String::new() } else { format!(" ({})", errors.join("; ")) }
+        )));
+    }
+    if keys.is_empty() {
+        return Err(WebError::invalid(format!(
+            "No usable OpenPGP key was found{}.",
+            if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) }
+        )));
+    }
+    let fingerprints: Vec<_> = keys.iter().map(|k| k.fingerprint.clone()).collect();
+    s.write(|tx| {
+        for k in &keys {
+            tx.upsert_signing_key(k)?;
+            if let Some(c) = committee {
+                tx.link_key(&atr_core::model::KeyLink {
+                    committee_key: c.clone(),
+                    fingerprint: k.fingerprint.clone(),
+                })?;
+            }
+        }
+        let details = serde_json::json!({
+            "change": "add",
+            "fingerprints": fingerprints.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            "committee": committee.map(|c| c.as_str()),
+        });
+        let target = committee.map_or_else(|| "keys".to_owned(), |c| c.to_string());
+        tx.append_audit(&audit_event(
+            actor,
+            as_admin,
+            atr_core::model::AuditAction::KeyChange,
+            target,
+            details,
+            now,
+        ))
+    })?;
+    Ok((fingerprints, errors))
+}
+
+/// Deletes an OpenPGP key bound to the actor's own uid (admins may delete any).
+pub(crate) fn delete_signing_key(
+    s: &Storage,
+    actor: &Actor,
+    fingerprint: &atr_core::model::Fingerprint,
+    now: Timestamp,
+) -> Result<(), WebError> {
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    let key = s
+        .read(|tx| tx.signing_key(fingerprint))?
+        .ok_or_else(|| WebError::not_found(format!("There is no key {}.", fingerprint.to_uppercase())))?;
+    let own = key.apache_uid.as_ref() == Some(&uid);
+    if !own && !actor.admin {
+        return Err(WebError::forbidden(format!(
+            "Cannot delete key {}: it is not bound to {uid} (its user IDs name no {uid}@apache.org address). Ask its owner or an administrator.",
+            fingerprint.to_uppercase()
+        )));
+    }
+    s.write(|tx| {
+        tx.delete_signing_key(fingerprint)?;
+        let details = serde_json::json!({ "change": "delete", "fingerprint": fingerprint.as_str() });
+        tx.append_audit(&audit_event(
+            actor,
+            !own,
+            atr_core::model::AuditAction::KeyChange,
+            "keys".to_owned(),
+            details,
+            now,
+        ))
+    })?;
+    Ok(())
+}
+
+/// The `SHA256:…` fingerprint of an OpenSSH public key line, or why it is not one.
+pub(crate) fn ssh_fingerprint(line: &str) -> Result<String, WebError> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    const TYPES: [&str; 6] = [
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+    ];
+    let mut parts = line.split_whitespace();
+    let (Some(kind), Some(blob)) = (parts.next(), parts.next()) else {
+        return Err(WebError::invalid(
+            "An SSH public key is one line: `ssh-ed25519 AAAA… comment`; paste the .pub file.",
+        ));
+    };
+    if !TYPES.contains(&kind) {
+        return Err(WebError::invalid(format!(
+            "`{}` is not a supported SSH key type; use one of {}.",
+            kind.escape_debug(),
+            TYPES.join(", ")
+        )));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(blob).map_err(|_| {
+        WebError::invalid("The SSH key's base64 part is damaged; paste the whole .pub file line.")
+    })?;
+    let embedded = bytes.get(4..).and_then(|rest| {
+        let n = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        rest.get(..n)
+    });
+    if embedded != Some(kind.as_bytes()) {
+        return Err(WebError::invalid(format!(
+            "The SSH key data does not match its type `{kind}`; paste the .pub file line unchanged."
+        )));
+    }
+    let digest = sha2::Sha256::digest(&bytes);
+    Ok(format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)))
+}
+
+/// Adds or deletes one of the actor's SSH keys (for rsync uploads), audited.
+pub(crate) fn change_ssh_key(
+    s: &Storage,
+    actor: &Actor,
+    add: Option<&str>,
+    delete: Option<&str>,
+    now: Timestamp,
+) -> Result<String, WebError> {
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    s.write(|tx| {
+        let (change, fp) = match (add, delete) {
+            (Some(line), _) => {
+                let fp = ssh_fingerprint(line)?;
+                let key = line.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+                tx.insert_ssh_key(&atr_core::model::SshKey {
+                    fingerprint: fp.clone(),
+                    key,
+                    asf_uid: uid.clone(),
+                })?;
+                ("add", fp)
+            }
+            (None, Some(fp)) => {
+                tx.delete_ssh_key(&uid, fp)?;
+                ("delete", fp.to_owned())
+            }
+            (None, None) => return Err(WebError::bad_request("Nothing to change.")),
+        };
+        let details = serde_json::json!({ "change": change, "fingerprint": fp });
+        tx.append_audit(&audit_event(
+            actor,
+            false,
+            atr_core::model::AuditAction::SshKeyChange,
+            uid.to_string(),
+            details,
+            now,
+        ))?;
+        Ok(fp)
+    })
+}
+
+/// The most days a personal access token may live.
+pub(crate) const MAX_TOKEN_DAYS: u32 = 180;
+
+/// Creates a personal access token for the actor; returns the token (shown once; only its SHA3-256 is stored).
+pub(crate) fn create_token(
+    s: &Storage,
+    actor: &Actor,
+    label: &str,
+    days: u32,
+    now: Timestamp,
+) -> Result<String, WebError> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore as _};
+    use base64::Engine as _;
+    use sha3::Digest as _;
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(WebError::invalid(format!("A token lives 1 to {MAX_TOKEN_DAYS} days, not {days}.")));
+    }
+    let label = label.trim();
+    if label.is_empty() || label.len() > 100 {
+        return Err(WebError::invalid(
+            "Give the token a label of 1 to 100 characters, such as `release laptop`.",
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash: String = sha3::Sha3_256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let pat = atr_core::model::PersonalAccessToken {
+        id: None,
+        asfuid: uid.clone(),
+        token_hash: hash,
+        created: now,
+        expires: now.plus_hours(days * 24),
+        last_used: None,
+        label: label.to_owned(),
+    };
+    s.write(|tx| {
+        let id = tx.insert_token(&pat)?;
+        let details = serde_json::json!({ "change": "create", "id": id, "label": label, "days": days });
+        tx.append_audit(&audit_event(
+            actor,
+            false,
+            atr_core::model::AuditAction::TokenChange,
+            uid.to_string(),
+            details,
+            now,
+        ))
+    })?;
+    Ok(token)
+}
+
+/// Deletes one of the actor's tokens.
+pub(crate) fn delete_token(s: &Storage, actor: &Actor, id: i64, now: Timestamp) -> Result<(), WebError> {
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    s.write(|tx| {
+        tx.delete_token(&uid, id)?;
+        let details = serde_json::json!({ "change": "delete", "id": id });
+        tx.append_audit(&audit_event(
+            actor,
+            false,
+            atr_core::model::AuditAction::TokenChange,
+            uid.to_string(),
+            details,
+            now,
+        ))
+    })?;
+    Ok(())
+}

@@ -11,7 +11,7 @@ use salvo::http::{FormLimits, StatusCode};
 use salvo::prelude::*;
 use serde::Deserialize;
 
-use crate::handlers::{IncomingFlash, browse, compose, files, ignores};
+use crate::handlers::{IncomingFlash, admin, browse, compose, files, ignores, keys, tokens};
 use crate::identity::LocalAccounts;
 use crate::pages;
 use crate::session::{self, Session};
@@ -57,6 +57,9 @@ impl AccountsCache {
     }
 }
 
+/// The largest KEYS file upload accepted (the largest ASF KEYS files are a few hundred KiB).
+const KEYS_UPLOAD_LIMIT: usize = 8 << 20;
+
 /// Every route of the server.
 ///
 /// Every request passes [`session_hoop`], which refuses a state-changing request without the
@@ -75,6 +78,12 @@ pub(crate) fn router(app: App) -> Router {
                 .hoop(session_hoop)
                 .get(compose::upload_form)
                 .post(compose::upload),
+        )
+        .push(
+            Router::with_path("keys/upload")
+                .hoop(SecureMaxSize::new(KEYS_UPLOAD_LIMIT))
+                .hoop(session_hoop)
+                .post(keys::upload),
         )
         .push(
             Router::new()
@@ -98,7 +107,18 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("ignores/{project}").get(ignores::list))
                 .push(Router::with_path("ignores/{project}/add").post(ignores::add))
                 .push(Router::with_path("ignores/{project}/update").post(ignores::update))
-                .push(Router::with_path("ignores/{project}/delete").post(ignores::delete)),
+                .push(Router::with_path("ignores/{project}/delete").post(ignores::delete))
+                .push(Router::with_path("keys").get(keys::overview))
+                .push(Router::with_path("keys/add").post(keys::add))
+                .push(Router::with_path("keys/delete").post(keys::delete))
+                .push(Router::with_path("keys/details/{fingerprint}").get(keys::details))
+                .push(Router::with_path("keys/export/{committee}").get(keys::export))
+                .push(Router::with_path("keys/ssh/add").post(keys::ssh_add))
+                .push(Router::with_path("keys/ssh/delete").post(keys::ssh_delete))
+                .push(Router::with_path("tokens").get(tokens::list).post(tokens::create))
+                .push(Router::with_path("tokens/delete").post(tokens::delete))
+                .push(Router::with_path("admin/releases").get(admin::releases))
+                .push(Router::with_path("admin/tasks").get(admin::tasks)),
         )
 }
 

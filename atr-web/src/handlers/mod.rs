@@ -1,10 +1,13 @@
 //! Request handlers: each parses its input, calls one operation of [`crate::ops`] or query of
 //! [`crate::views`], and renders one page of [`crate::pages`]. Business rules live in `atr-core`.
 
+pub(crate) mod admin;
 pub(crate) mod browse;
 pub(crate) mod compose;
 pub(crate) mod files;
 pub(crate) mod ignores;
+pub(crate) mod keys;
+pub(crate) mod tokens;
 
 use std::sync::Arc;
 

@@ -1,9 +1,12 @@
 //! Typed HTML pages: plain functions returning `Markup`, one module per area.
 
+pub(crate) mod admin;
 pub(crate) mod browse;
 pub(crate) mod compose;
 pub(crate) mod files;
 pub(crate) mod ignores;
+pub(crate) mod keys;
+pub(crate) mod tokens;
 
 use atr_core::permissions::Actor;
 use maud::{DOCTYPE, Markup, html};

@@ -1,5 +1,6 @@
 //! In-process HTTP tests of the routes, through salvo's test client and a real state directory.
 
+mod accounts;
 mod compose;
 mod roles;
 
@@ -13,7 +14,7 @@ use crate::identity::LocalAccounts;
 use crate::routes::{self, AccountsCache, App};
 use crate::session;
 
-const BASE: &str = "http://127.0.0.1:5800";
+pub(super) const BASE: &str = "http://127.0.0.1:5800";
 
 pub(super) struct TestApp {
     _dir: tempfile::TempDir,

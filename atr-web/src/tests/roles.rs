@@ -26,11 +26,22 @@ const GETS: &[(&str, [u16; 5])] = &[
     ("/file/test-client/0.1/README.txt", [OK; 5]),
     ("/revisions/test-client/0.1", [OK; 5]),
     ("/compose/test-client/9.9", [404; 5]),
+    ("/ignores/test-client", [OK; 5]),
+    ("/keys", [UNAUTH, OK, OK, OK, OK]),
+    ("/tokens", [UNAUTH, OK, OK, OK, OK]),
+    ("/admin/releases", [UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
+    ("/admin/tasks", [UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
     ("/committees/nope", [404; 5]),
 ];
 
 /// State-changing routes, in an order where each leaves the next something to act on.
 const POSTS: &[(&str, &str, [u16; 5])] = &[
+    (
+        "/ignores/test-client/add",
+        "checker_glob=x*&reason=because",
+        [UNAUTH, FORBIDDEN, SEE_OTHER, SEE_OTHER, FORBIDDEN],
+    ),
+    ("/tokens", "label=ci&days=3", [UNAUTH, OK, OK, OK, OK]),
     ("/projects/test-client/policy", "min_hours=72", [UNAUTH, FORBIDDEN, SEE_OTHER, SEE_OTHER, FORBIDDEN]),
     ("/start/test-client", "version=0.2", [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, FORBIDDEN]),
     (
@@ -66,11 +77,18 @@ async fn every_route_gives_each_role_the_expected_status() {
             let (status, body) = browser.get(&app, path).await;
             assert_eq!(status.as_u16(), expected[col], "GET {path} as {role:?}\n{body}");
         }
+        let ssh = format!("csrf_token={token}&key={}", super::accounts::enc(&super::accounts::ssh_line()));
+        let (status, _) = browser.post(&app, "/keys/ssh/add", &ssh).await;
+        assert_eq!(
+            status.as_u16(),
+            [UNAUTH, SEE_OTHER, SEE_OTHER, SEE_OTHER, SEE_OTHER][col],
+            "ssh add as {role:?}"
+        );
         for (path, form, expected) in POSTS {
             let sep = if form.is_empty() { "" } else { "&" };
             let (status, body) = browser.post(&app, path, &format!("csrf_token={token}{sep}{form}")).await;
             assert_eq!(status.as_u16(), expected[col], "POST {path} as {role:?}\n{body}");
-            if expected[col] != SEE_OTHER {
+            if expected[col] >= 400 {
                 assert!(body.contains("role=\"alert\""), "a refusal says why: {body}");
             }
         }
