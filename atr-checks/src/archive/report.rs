@@ -58,11 +58,11 @@ pub(crate) fn assemble(
         Layout::SingleRoot { root, .. } | Layout::FilesBeside { root, .. } => Some(root.clone()),
         _ => None,
     };
-    licence_file_results(&mut c, &pass.captured, base.as_deref(), &pass.capture_skipped);
+    licence_file_results(&mut c, &pass.captured, base.as_deref(), &pass.capture_skipped, outcome.complete);
     let mut licences = Vec::new();
     let mut counts = BTreeMap::new();
     if ctx.role == ArchiveRole::Source {
-        (licences, counts) = licence_analysis(&mut c, &pass, base.as_deref());
+        (licences, counts) = licence_analysis(&mut c, &pass, base.as_deref(), outcome.complete);
         compiled_results(&mut c, &pass.compiled);
     }
     let tree_hash = outcome.complete.then(|| tree_hash(&outcome.listing));
@@ -275,7 +275,13 @@ fn in_place(path: &str, base: Option<&str>, role: ArchiveRole) -> bool {
     }
 }
 
-fn licence_file_results(c: &mut Ctx<'_>, captured: &[Captured], base: Option<&str>, skipped: &[String]) {
+fn licence_file_results(
+    c: &mut Ctx<'_>,
+    captured: &[Captured],
+    base: Option<&str>,
+    skipped: &[String],
+    complete: bool,
+) {
     let role = c.ctx.role;
     let checker = CheckerId::LICENSE_FILES;
     let (severe, place) = match (role, base) {
@@ -296,6 +302,12 @@ fn licence_file_results(c: &mut Ctx<'_>, captured: &[Captured], base: Option<&st
     for (kind, label) in [(CaptureKind::Licence, "LICENSE"), (CaptureKind::Notice, "NOTICE")] {
         let found: Vec<&Captured> =
             captured.iter().filter(|f| f.kind == kind && in_place(&f.path, base, role)).collect();
+        if found.is_empty() && !complete {
+            c.push(checker, CheckStatus::Exception, format!(
+                "No {label} file found in the part of the archive that could be read; fix the integrity problem first"
+            ));
+            continue;
+        }
         if found.is_empty() {
             c.push(
                 checker,
@@ -418,6 +430,7 @@ fn licence_analysis(
     c: &mut Ctx<'_>,
     pass: &Pass,
     base: Option<&str>,
+    complete: bool,
 ) -> (Vec<(String, MemberLicence)>, BTreeMap<String, u64>) {
     let (rules, sources) = exclusion_rules(c, pass);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -538,7 +551,8 @@ fn licence_analysis(
         "files": total, "counts": counts, "spdx": spdx, "excluded": excluded, "exclude_files": sources,
         "unknown": flagged_unknown, "category_b": cat_b.len(), "category_x": cat_x.len(), "category_x_with_exception": cat_x_exc.len(),
     });
-    let summary = format!("Licence analysis of {total} files: {}", families.join(", "));
+    let partial = if complete { "" } else { " (only the part of the archive that could be read)" };
+    let summary = format!("Licence analysis of {total} files{partial}: {}", families.join(", "));
     let status = if !cat_x.is_empty() {
         CheckStatus::Blocker
     } else if flagged_unknown + cat_b.len() + cat_x_exc.len() > 0 {
