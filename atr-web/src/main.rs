@@ -150,11 +150,33 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
             format!("cannot listen on {}; set ATR_HTTPS_BIND to a free address", config.https_bind)
         })?;
     tracing::info!(fingerprint = %cert.fingerprint()?, "listening on https://{}", config.https_bind);
+    let manager = start_workers(&config)?;
     let server = Server::new(acceptor);
     tokio::spawn(stop_on_signal(server.handle()));
     server.serve(routes::router(app)).await;
+    if let Some(manager) = manager {
+        let stats = tokio::task::spawn_blocking(move || manager.shutdown()).await??;
+        tracing::info!(?stats, "workers stopped");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the worker manager that runs the check tasks (unless `ATR_WORKERS=0`).
+fn start_workers(config: &config::Config) -> anyhow::Result<Option<atr_worker::Manager>> {
+    let mut manager_config = atr_worker::ManagerConfig::new(&config.state_dir);
+    match config.workers {
+        Some(0) => {
+            tracing::info!("ATR_WORKERS=0: no check workers in this process");
+            return Ok(None);
+        }
+        Some(n) => manager_config.workers = n,
+        None => {}
+    }
+    let workers = manager_config.workers;
+    let manager = atr_worker::Manager::start(manager_config).context("cannot start the check workers")?;
+    tracing::info!(workers, "check workers started");
+    Ok(Some(manager))
 }
 
 /// Stops the server gracefully on Ctrl-C or SIGTERM.

@@ -2,10 +2,8 @@
 //! permissions and guards), and carries out the accepted transition's effects through storage.
 //! No rule is decided here; every refusal comes from `atr-core` (or a storage guard).
 
-use std::cell::RefCell;
-
 use atr_core::ids::{ProjectKey, ReleaseKey, VersionKey};
-use atr_core::lifecycle::{Command, Effect, Transition, apply};
+use atr_core::lifecycle::{Command, Effect, apply};
 use atr_core::model::{ReleasePhase, Revision};
 use atr_core::permissions::{Action, Actor, authorise};
 use atr_core::time::Timestamp;
@@ -38,8 +36,9 @@ pub(crate) fn start_release(
     let state = s.release_state(project, &version, now)?;
     let t = apply(&state, Command::Start { version: version.clone() }, actor, now)?;
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
-    // The release row and audit record first, then revision 00001 with its tasks in the same
-    // transaction as the revision row (so no task names a revision that does not exist).
+    // The release row and audit record first, then revision 00001, whose check tasks storage
+    // plans in the transaction of the revision row (so no task names a revision that does not
+    // exist, and results of identical earlier runs are reused).
     let mut without_tasks = t.clone();
     without_tasks.effects.retain(|e| !matches!(e, Effect::EnqueueTask(_)));
     s.write(|tx| tx.record_transition(&state, &without_tasks, now))?;
@@ -54,18 +53,13 @@ pub(crate) fn start_release(
     let req = NewRevision::new(project.clone(), version.clone(), uid, now, description)
         .with_base(Base::Empty)
         .in_phases(&[ReleasePhase::Draft]);
-    s.create_revision_with(
-        &req,
-        |_| Ok::<_, StorageError>(()),
-        |tx, _| t.tasks().try_for_each(|spec| tx.enqueue_task(spec, now).map(|_| ())),
-        &mut |_| {},
-    )?;
+    s.create_draft_revision(&req, |_| Ok::<_, StorageError>(()))?;
     Ok(ReleaseKey::new(project.clone(), version))
 }
 
 /// Makes a new draft revision: `change` edits a copy of the latest revision; the core then decides
-/// on the resulting file list (permission, phase, latest revision) and plans its checks, which are
-/// queued in the transaction that records the revision. Refused changes leave nothing behind.
+/// on the resulting file list (permission, phase, latest revision), and storage queues the planned
+/// checks in the transaction that records the revision. Refused changes leave nothing behind.
 pub(crate) fn add_revision(
     s: &Storage,
     actor: &Actor,
@@ -84,26 +78,19 @@ pub(crate) fn add_revision(
     if let Some(n) = state.latest_revision {
         req = req.expecting_latest(n);
     }
-    let accepted: RefCell<Option<Transition>> = RefCell::new(None);
-    let (revision, ()) = s.create_revision_with(
-        &req,
-        |dir| {
-            change(dir)?;
-            let files = dir.files()?.into_iter().collect();
-            let command = Command::AddRevision {
-                files,
-                description: description.to_owned(),
-                expected_latest: state.latest_revision,
-            };
-            *accepted.borrow_mut() = Some(apply(&state, command, actor, now)?);
-            Ok::<_, WebError>(())
-        },
-        |tx, _| match accepted.borrow().as_ref() {
-            Some(t) => t.tasks().try_for_each(|spec| tx.enqueue_task(spec, now).map(|_| ())),
-            None => Ok(()),
-        },
-        &mut |_| {},
-    )?;
+    // The core decides on the resulting file list; storage then plans and queues the checks
+    // (reusing results of unchanged files) in the transaction that records the revision.
+    let (revision, (), _planned) = s.create_draft_revision(&req, |dir| {
+        change(dir)?;
+        let files = dir.files()?.into_iter().collect();
+        let command = Command::AddRevision {
+            files,
+            description: description.to_owned(),
+            expected_latest: state.latest_revision,
+        };
+        apply(&state, command, actor, now)?;
+        Ok::<_, WebError>(())
+    })?;
     Ok(revision)
 }
 

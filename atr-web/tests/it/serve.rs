@@ -52,6 +52,7 @@ fn serve_creates_state_serves_https_and_stops_on_sigint() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "exit status {:?}\n{log}", output.status);
     assert!(log.contains("fingerprint="), "the certificate fingerprint is printed at start\n{log}");
+    assert!(log.contains("check workers started") && log.contains("workers stopped"), "{log}");
     assert!(log.contains("stopped"), "{log}");
 }
 
