@@ -651,12 +651,30 @@ fn zip_entries<R: Read + Seek>(
     Ok(())
 }
 
+/// Most memory the xz decoder may use (xz -9 needs 65 MiB).
+const XZ_MEMLIMIT: u64 = 96 << 20;
+
+/// A reader that fails at once (a decoder that could not be set up).
+struct FailingReader(String);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other(self.0.clone()))
+    }
+}
+
 /// Opens the decompressor for a tar-based format.
 pub(crate) fn decoder<'r, R: io::BufRead + 'r>(format: ArchiveFormat, r: R) -> Box<dyn Read + 'r> {
     match format {
         ArchiveFormat::TarGz => Box::new(flate2::bufread::MultiGzDecoder::new(r)),
         ArchiveFormat::TarBz2 => Box::new(bzip2::bufread::MultiBzDecoder::new(r)),
-        ArchiveFormat::TarXz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(r)),
+        ArchiveFormat::TarXz => {
+            // A hostile header can ask for a dictionary of gigabytes: cap the decoder's memory.
+            match liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED) {
+                Ok(stream) => Box::new(liblzma::bufread::XzDecoder::new_stream(r, stream)),
+                Err(e) => Box::new(FailingReader(e.to_string())),
+            }
+        }
         ArchiveFormat::Tar | ArchiveFormat::Zip => Box::new(r),
     }
 }

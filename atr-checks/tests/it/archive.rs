@@ -315,7 +315,9 @@ fn truncated_streams_are_blockers_naming_where_reading_failed() {
         assert!(b.message.contains("truncated or corrupt"), "{f}: {}", b.message);
         // What could not be read is not reported missing.
         assert!(
-            !r.results.iter().any(|c| c.checker == CheckerId::LICENSE_FILES && c.status == CheckStatus::Blocker),
+            !r.results
+                .iter()
+                .any(|c| c.checker == CheckerId::LICENSE_FILES && c.status == CheckStatus::Blocker),
             "{f}: {:#?}",
             r.results
         );
@@ -324,6 +326,31 @@ fn truncated_streams_are_blockers_naming_where_reading_failed() {
         }
         assert!(!r.complete && r.tree_hash.is_none(), "{f}");
     }
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn xz_asking_for_a_huge_dictionary_is_refused_without_allocating_it() {
+    let mut xz = ArchiveBuilder::source_release(ArchiveFormat::TarXz, "apache-foo-1.0").build();
+    // Block header after the 12-byte stream header: size, flags, LZMA2 filter (0x21), 1 property byte.
+    let size = (usize::from(xz[12]) + 1) * 4;
+    assert_eq!((xz[13] & 0xC0, xz[14], xz[15]), (0, 0x21, 1), "unexpected xz block header");
+    xz[16] = 40; // dictionary of 4 GiB
+    let crc = crc32(&xz[12..12 + size - 4]);
+    xz[12 + size - 4..12 + size].copy_from_slice(&crc.to_le_bytes());
+    let r = run("apache-foo-1.0.tar.xz", xz);
+    let b = find(&r, CheckStatus::Blocker, "truncated or corrupt");
+    assert!(b.message.to_lowercase().contains("memory"), "{}", b.message);
 }
 
 #[test]
