@@ -111,7 +111,50 @@ fn main() {
         })
     });
     row("verify .asc, 100 MiB", ours, theirs, "gpg --verify");
+    // The usual ASF key: RSA-4096 (cached in tests/data, generation takes seconds).
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Ok(text) = std::fs::read_to_string(manifest.join("tests/data/rsa-4096.key.asc")) {
+        let rsa = TestKey::from_armored(&text);
+        let data = std::fs::read(&data_path).expect("read data");
+        let sig = rsa.sign(&data, t0() + DAY);
+        drop(data);
+        std::fs::write(dir.path().join("bench-1.0.tar.gz.asc"), &sig).expect("write sig");
+        let rsa_keys = keys_file(&[&rsa]);
+        let rsa_ring = Keyring::parse(rsa_keys.as_bytes());
+        let ours = best(|| {
+            let r = check_signature_file(dir.path(), &rel, &rsa_ring, &ctx);
+            assert!(r.iter().all(|r| r.status == CheckStatus::Note), "{r:?}");
+        });
+        std::fs::write(dir.path().join("KEYS-rsa"), &rsa_keys).expect("write KEYS");
+        let theirs =
+            run(&mut gpg(&["--import", &dir.path().join("KEYS-rsa").to_string_lossy()])).then(|| {
+                best(|| {
+                    let asc = dir.path().join("bench-1.0.tar.gz.asc");
+                    assert!(run(&mut gpg(&[
+                        "--verify",
+                        &asc.to_string_lossy(),
+                        &data_path.to_string_lossy()
+                    ])));
+                })
+            });
+        row("verify .asc (RSA-4096)", ours, theirs, "gpg --verify");
+    }
     let mut e = std::io::stderr();
     use std::io::Write;
-    let _ = writeln!(e, "KEYS parse (once per committee): {:.2} ms", parse.as_secs_f64() * 1e3);
+    let _ =
+        writeln!(e, "KEYS parse, 1 Ed25519 key (once per committee): {:.2} ms", parse.as_secs_f64() * 1e3);
+    // A real, messy KEYS file (62 blocks, 27 PGP-2 keys) from the dev corpus, when it has been fetched.
+    let real = manifest.join("../target/dev-corpus/apr-util-1.6.3/KEYS");
+    if let Ok(bytes) = std::fs::read(&real) {
+        let mut ring = Keyring::default();
+        let t = best(|| ring = Keyring::parse(&bytes));
+        let _ = writeln!(
+            e,
+            "KEYS parse, apr-util ({} KiB, {} usable, {} skipped): {:.1} ms",
+            bytes.len() / 1024,
+            ring.certs().len(),
+            ring.skipped().len(),
+            t.as_secs_f64() * 1e3
+        );
+    }
 }
