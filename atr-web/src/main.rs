@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod handlers;
 mod identity;
+mod import;
 mod keyinfo;
 mod ops;
 mod pages;
@@ -43,6 +44,22 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import data from the ASF public JSON formats.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Committees (Whimsy committee-info.json) and projects (projects.apache.org projects.json);
+    /// give committee-info.json first so projects find their committee.
+    Committees {
+        /// The JSON files, in order.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +92,29 @@ async fn main() -> anyhow::Result<()> {
     let config = config::Config::from_environment()?;
     match Cli::parse().command {
         Command::Serve => serve(config).await,
+        Command::Import { command: ImportCommand::Committees { files } } => {
+            let storage = atr_storage::Storage::open(&config.state_dir)
+                .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
+            for file in files {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let s = import::import(&storage, &text, handlers::now())
+                    .with_context(|| format!("cannot import {}", file.display()))?;
+                for skipped in &s.skipped {
+                    tracing::warn!("skipped {skipped}");
+                }
+                tracing::info!(
+                    file = %file.display(),
+                    "committees: {} added, {} updated; projects: {} added, {} updated; {} skipped",
+                    s.committees_added,
+                    s.committees_updated,
+                    s.projects_added,
+                    s.projects_updated,
+                    s.skipped.len()
+                );
+            }
+            Ok(())
+        }
         Command::User { command: UserCommand::Add { uid, admin, member, committer } } => {
             std::fs::create_dir_all(&config.state_dir)
                 .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
