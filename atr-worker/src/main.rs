@@ -28,7 +28,7 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         lease_secs: u64,
         /// Milliseconds between polls of an empty queue.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 20)]
         poll_ms: u64,
         /// Seconds before the first retry of a failed attempt (doubling each time).
         #[arg(long, default_value_t = 1)]

@@ -39,13 +39,13 @@ pub struct RunnerConfig {
 }
 
 impl RunnerConfig {
-    /// Defaults: 1,000 tasks per process, 30 s lease, 50 ms poll, 1 s retry base, default rlimits.
+    /// Defaults: 1,000 tasks per process, 30 s lease, 20 ms poll, 1 s retry base, default rlimits.
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
         RunnerConfig {
             state_dir: state_dir.into(),
             max_tasks: 1000,
             lease: Duration::from_secs(30),
-            poll: Duration::from_millis(50),
+            poll: Duration::from_millis(20),
             retry_base: Duration::from_secs(1),
             exit_when_idle: false,
             rlimits: Rlimits::default(),
@@ -85,24 +85,39 @@ pub fn run(config: &RunnerConfig, registry: &Registry, stop: &AtomicBool) -> any
     let mut stats = RunStats::default();
     let lease_secs = config.lease.as_secs().max(1) as i64;
     let mut handled = 0;
+    // A task claimed in the same transaction that stored the previous one's outcome.
+    let mut next: Option<ClaimedTask> = None;
     while handled < config.max_tasks && !stop.load(Ordering::SeqCst) {
-        let claimed = match storage.write(|tx| tx.claim_task(&config.worker_id, now(), lease_secs)) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("claiming a task failed: {e}");
-                std::thread::sleep(config.poll * 10);
-                continue;
+        let task = match next.take() {
+            Some(t) => t,
+            None => {
+                // Idle polls are reads; only a worker that sees work takes the write lock.
+                if !storage.read(|tx| tx.has_claimable_task(now())).unwrap_or(true) {
+                    if config.exit_when_idle {
+                        break;
+                    }
+                    std::thread::sleep(config.poll);
+                    continue;
+                }
+                match storage.write(|tx| tx.claim_task(&config.worker_id, now(), lease_secs)) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!("claiming a task failed: {e}");
+                        std::thread::sleep(config.poll * 10);
+                        continue;
+                    }
+                }
             }
-        };
-        let Some(task) = claimed else {
-            if config.exit_when_idle {
-                break;
-            }
-            std::thread::sleep(config.poll);
-            continue;
         };
         handled += 1;
-        run_one(&storage, registry, config, &task, &mut stats);
+        let claim_next = handled < config.max_tasks && !stop.load(Ordering::SeqCst);
+        next = run_one(&storage, registry, config, &task, claim_next, &mut stats);
+    }
+    if let Some(t) = next {
+        // Claimed but not run (stopping): give it back without using up an attempt.
+        storage.write(|tx| tx.release_worker_tasks(&config.worker_id, now(), "the worker stopped", false))?;
+        tracing::info!("task {} returned to the queue", t.task.id);
     }
     Ok(stats)
 }
@@ -117,13 +132,16 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Runs one task and stores its outcome; with `claim_next`, claims the next task in the same
+/// transaction as a successful outcome (one write transaction per task instead of two).
 fn run_one(
     storage: &Storage,
     registry: &Registry,
     config: &RunnerConfig,
     task: &ClaimedTask,
+    claim_next: bool,
     stats: &mut RunStats,
-) {
+) -> Option<ClaimedTask> {
     let id = task.task.id;
     let kind = task.task.spec.task_type;
     let lease_secs = config.lease.as_secs().max(1) as i64;
@@ -161,7 +179,7 @@ fn run_one(
             let stored = storage.write(|tx| {
                 let now = now();
                 if !tx.complete_task(id, &config.worker_id, now, &out.value)? {
-                    return Ok::<_, atr_storage::StorageError>(false);
+                    return Ok::<_, atr_storage::StorageError>((false, None));
                 }
                 if !out.results.is_empty() {
                     let spec = &task.task.spec;
@@ -179,20 +197,29 @@ fn run_one(
                         tx.insert_check_results(&ctx, &out.results)?;
                     }
                 }
-                Ok(true)
+                let next = if claim_next { tx.claim_task(&config.worker_id, now, lease_secs)? } else { None };
+                Ok((true, next))
             });
             match stored {
-                Ok(true) => stats.completed += 1,
-                Ok(false) => stats.lost += 1,
+                Ok((true, next)) => {
+                    stats.completed += 1;
+                    next
+                }
+                Ok((false, _)) => {
+                    stats.lost += 1;
+                    None
+                }
                 Err(e) => {
                     tracing::error!("task {id}: storing the outcome failed: {e}");
                     record_failure(storage, config, task, &format!("storing the outcome failed: {e}"), stats);
+                    None
                 }
             }
         }
         Err(error) => {
             tracing::warn!("task {id} ({kind}) attempt {} failed: {error}", task.task.attempts);
             record_failure(storage, config, task, &error, stats);
+            None
         }
     }
 }

@@ -250,6 +250,18 @@ impl Tx<'_> {
             .doing("claiming a task")
     }
 
+    /// Whether [`Tx::claim_task`] would find work at `now` (a runnable queued task or an expired
+    /// lease). A cheap read that idle workers poll instead of taking the write lock.
+    pub fn has_claimable_task(&self, now: Timestamp) -> Result<bool, StorageError> {
+        self.conn()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'queued' AND (not_before IS NULL OR not_before <= ?1))
+                     OR EXISTS (SELECT 1 FROM tasks WHERE status = 'active' AND lease_expires_at < ?1)",
+            )
+            .and_then(|mut s| s.query_row([now.unix()], |r| r.get(0)))
+            .doing("looking for work")
+    }
+
     /// Extends the lease of task `id` held by `worker`; `false` when the worker no longer holds it.
     pub fn renew_lease(
         &self,
