@@ -115,6 +115,8 @@ fn is_hex(s: &str, len: usize) -> bool {
 /// Parses the text of a checksum file for `algo`. Pure; never panics on any input.
 pub fn parse_hash_file(text: &str, algo: HashAlgorithm) -> Result<Vec<HashEntry>, HashParseError> {
     let len = algo.hex_len();
+    // Editors on Windows may prepend a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // gpg --print-md: "name: HEX HEX …" possibly over several lines.
     if let Some(entry) = parse_print_md(text, len) {
         return Ok(vec![entry]);
@@ -410,6 +412,8 @@ mod tests {
         one(&format!("SHA512 (foo.tar.gz) = {H}\n"), Some("foo.tar.gz"));
         one(&format!("SHA512(foo.tar.gz)= {}\n", H.to_uppercase()), Some("foo.tar.gz"));
         one(&format!("SHA2-512(foo (1).tar.gz)= {H}\n"), Some("foo (1).tar.gz"));
+        one(&format!("\u{feff}{H}  foo.tar.gz\r\n"), Some("foo.tar.gz"));
+        one(&format!("{H}  ./foo.tar.gz\n"), Some("./foo.tar.gz"));
         let grouped: Vec<String> =
             H.to_uppercase().as_bytes().chunks(8).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
         one(

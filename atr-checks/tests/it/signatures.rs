@@ -278,3 +278,23 @@ fn public_key_named_asc_is_a_blocker_pointing_to_the_keys_page() {
     let res = check_signature_file(r.path(), &rel("KEY_public.asc"), &Keyring::default(), &ctx());
     assert_one(&res, CheckStatus::Blocker, &["public key, not a signature", "Keys page"]);
 }
+
+#[test]
+fn atr_generated_keys_with_comment_headers_parse() {
+    // ATR inserts `Comment:` armor headers (fingerprint, e-mail) after each BEGIN line.
+    let k = asf_key();
+    let armored = k.public_armored().replacen(
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n",
+        &format!(
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: {}\nComment: rm@apache.org (rm)\n",
+            k.fingerprint()
+        ),
+        1,
+    );
+    let text =
+        format!("# Apache Software Foundation (ASF)\n# Signing keys for the foo committee\n\n{armored}\n\n");
+    let ring = Keyring::parse(text.replace('\n', "\r\n").as_bytes());
+    assert_eq!(ring.certs().len(), 1, "{:?}", ring.skipped());
+    let r = check_signature_bytes(&k.sign(DATA, t0() + DAY), DATA, &rel("a.asc"), &rel("a"), &ring, &ctx());
+    assert_all_notes(&r);
+}
