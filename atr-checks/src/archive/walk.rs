@@ -331,15 +331,16 @@ fn normalise(raw: &[u8]) -> (Option<String>, Vec<MemberProblem>) {
     if s.chars().any(char::is_control) {
         problems.push(MemberProblem::ControlCharacter);
     }
-    let drive = s.len() >= 2 && s.as_bytes()[0].is_ascii_alphabetic() && s.as_bytes()[1] == b':';
-    if s.starts_with('/') || s.starts_with('\\') || drive {
+    let path = s.split('/').filter(|seg| !seg.is_empty() && *seg != ".").collect::<Vec<_>>().join("/");
+    // A Windows drive (`C:`) is absolute too, also once `./` prefixes are dropped.
+    let drive = |p: &str| p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
+    if s.starts_with('/') || s.starts_with('\\') || path.starts_with('\\') || drive(s) || drive(&path) {
         problems.push(MemberProblem::AbsolutePath);
     }
     if s.split(['/', '\\']).any(|seg| seg == "..") {
         problems.push(MemberProblem::ParentTraversal);
     }
-    let path: Vec<&str> = s.split('/').filter(|seg| !seg.is_empty() && *seg != ".").collect();
-    (Some(path.join("/")), problems)
+    (Some(path), problems)
 }
 
 /// Whether a symlink at `member` pointing at `target` resolves outside the archive tree.
@@ -688,11 +689,25 @@ mod tests {
         assert_eq!(normalise(b"./a//b/"), (Some("a/b".into()), vec![]));
         assert_eq!(normalise(b"/etc/passwd").1, vec![MemberProblem::AbsolutePath]);
         assert_eq!(normalise(b"C:\\x").1, vec![MemberProblem::AbsolutePath]);
+        assert_eq!(normalise(b"./C:/Windows/x").1, vec![MemberProblem::AbsolutePath]);
         assert_eq!(normalise(b"a/../../x").1, vec![MemberProblem::ParentTraversal]);
         assert_eq!(normalise(b"a\\..\\x").1, vec![MemberProblem::ParentTraversal]);
         assert_eq!(normalise(b"a\nb").1, vec![MemberProblem::ControlCharacter]);
         assert_eq!(normalise(b"a\xffb"), (None, vec![MemberProblem::NonUtf8Name]));
         assert_eq!(normalise(b"a..b/c"), (Some("a..b/c".into()), vec![]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn accepted_names_never_escape(name in "[a./\\\\:C]{0,12}") {
+            let (path, problems) = normalise(name.as_bytes());
+            if problems.is_empty() {
+                let path = path.unwrap();
+                proptest::prop_assert!(!path.starts_with('/'));
+                proptest::prop_assert!(path.split(['/', '\\']).all(|seg| seg != ".."));
+                proptest::prop_assert!(!link_escapes("r/x", &path) || path.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -848,3 +848,47 @@ fn dev_corpus_licence_analysis_is_no_worse_than_apache_rat() {
         );
     }
 }
+
+// ---- robustness: damaged archives never panic and keep the report's invariants ----
+
+fn assert_invariants(name: &str, r: &ArchiveReport) {
+    assert_eq!(r.complete, r.tree_hash.is_some(), "{name}");
+    assert!(
+        r.results.iter().all(|c| c.primary_rel_path.as_ref().map(RelPath::as_str) == Some(name)),
+        "{name}"
+    );
+    if !r.complete {
+        assert!(
+            r.results.iter().any(|c| c.status.blocks_vote()),
+            "{name}: an unreadable archive must block: {:#?}",
+            r.results
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn damaged_archives_never_panic(format in 0usize..5, flips in proptest::collection::vec((0usize..4096, 1u8..=255), 1..8), cut in 0usize..4096) {
+        let f = ALL_FORMATS[format];
+        let mut bytes = ArchiveBuilder::source_release(f, "apache-foo-1.0").build();
+        for (pos, x) in flips {
+            let i = pos % bytes.len();
+            bytes[i] ^= x;
+        }
+        if cut % 3 == 0 {
+            bytes.truncate(cut % bytes.len().max(1));
+        }
+        let name = name_for("apache-foo-1.0", f);
+        let r = run(&name, bytes);
+        assert_invariants(&name, &r);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), format in 0usize..5) {
+        let name = name_for("apache-foo-1.0", ALL_FORMATS[format]);
+        let r = run(&name, bytes);
+        assert_invariants(&name, &r);
+    }
+}
