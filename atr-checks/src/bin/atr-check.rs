@@ -192,6 +192,9 @@ fn short_checker(r: &CheckResult) -> &'static str {
     r.checker.name.strip_prefix("atr.tasks.checks.").unwrap_or(r.checker.name)
 }
 
+/// Archive-member lines shown per (checker, status) in text output without --verbose.
+const MEMBER_LINES: usize = 5;
+
 fn write_text(out: &mut impl Write, report: &Report, verbose: bool, colour: bool) -> std::io::Result<()> {
     let mut groups: Vec<(String, Vec<&CheckResult>)> = Vec::new();
     for r in &report.results {
@@ -212,14 +215,40 @@ fn write_text(out: &mut impl Write, report: &Report, verbose: bool, colour: bool
         };
         let passed = if notes > 0 && !verbose { format!(" ({notes} passed)") } else { String::new() };
         writeln!(out, "{} [{mark}]{passed}", paint(colour, "1", file))?;
+        // Per-member findings can run into hundreds: show the first few of each kind unless --verbose.
+        let mut per_kind: Vec<((&str, CheckStatus), usize)> = Vec::new();
         for r in shown {
             let member = r.member_rel_path.as_ref().map(|m| format!("[{m}] ")).unwrap_or_default();
+            if r.member_rel_path.is_some() && !verbose {
+                let kind = (short_checker(r), r.status);
+                let seen = match per_kind.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        per_kind.push((kind, 1));
+                        1
+                    }
+                };
+                if seen > MEMBER_LINES {
+                    continue;
+                }
+            }
             writeln!(
                 out,
                 "  {} {:<28} {member}{}",
                 paint(colour, status_code(r.status), &format!("{:<10}", r.status.as_str())),
                 short_checker(r),
                 r.message
+            )?;
+        }
+        for ((checker, status), n) in per_kind.into_iter().filter(|(_, n)| *n > MEMBER_LINES) {
+            writeln!(
+                out,
+                "  {} {checker:<28} … and {} more archive members with this finding (--verbose or --format json lists them all)",
+                paint(colour, status_code(status), &format!("{:<10}", status.as_str())),
+                n - MEMBER_LINES
             )?;
         }
     }

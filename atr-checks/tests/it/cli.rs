@@ -136,3 +136,26 @@ fn help_explains_each_option() {
         assert!(help.contains(part), "help lacks {part}: {help}");
     }
 }
+
+#[test]
+fn many_member_findings_are_summarised_unless_verbose() {
+    let key = asf_key();
+    let r = Release::new();
+    let mut b = ArchiveBuilder::source_release(ArchiveFormat::TarGz, "apache-foo-1.0");
+    for i in 0..12 {
+        b = b.file(&format!("apache-foo-1.0/src/F{i}.java"), "class F {}\n");
+    }
+    r.signed("apache-foo-1.0-src.tar.gz", &b.build(), key);
+    let keys_path = r.path().join("../KEYS-for-cli-summary-test");
+    std::fs::write(&keys_path, keys_file(&[key])).unwrap();
+    let args = [r.path().to_str().unwrap(), "--keys", keys_path.to_str().unwrap(), "--at", "1738281600"];
+    let text = String::from_utf8(atr_check(&args).stdout).unwrap();
+    assert!(text.contains("… and 7 more archive members"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("apache-foo-1.0/src/F")).count(), 5, "{text}");
+    let mut verbose_args = args.to_vec();
+    verbose_args.push("--verbose");
+    let verbose = String::from_utf8(atr_check(&verbose_args).stdout).unwrap();
+    assert!(!verbose.contains("more archive members"), "{verbose}");
+    assert!(verbose.contains("F11.java"), "{verbose}");
+    std::fs::remove_file(keys_path).unwrap();
+}

@@ -1,5 +1,5 @@
 //! The dev corpus: real Apache releases with their real upstream signatures and KEYS, compared with
-//! `dev-corpus-truth.tsv` (gpg's verdicts). Downloads once into target/dev-corpus; skipped, with a
+//! `dev-corpus-truth.tsv` (gpg's verdicts), through the library and the `atr-check` command. Downloads once into target/dev-corpus; skipped, with a
 //! printed reason, only when the download is impossible.
 
 use std::collections::HashMap;
@@ -74,6 +74,16 @@ fn real_releases_match_gpg_verdicts() {
             );
         }
         let report = check_directory(&base.join("release"), Some(&ring), &ctx).unwrap();
+        // The command gives the same verdict as the library.
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_atr-check"));
+        cmd.arg(base.join("release")).args(["--format", "json", "--jobs", "2", "--at", "1767225600"]);
+        if base.join("KEYS").is_file() {
+            cmd.arg("--keys").arg(base.join("KEYS"));
+        }
+        let out = cmd.output().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["summary"], serde_json::to_value(report.summary).unwrap(), "{name}");
+        assert_eq!(out.status.code(), Some(if report.blocks_vote() { 1 } else { 0 }), "{name}");
         let hash = report.results.iter().find(|r| r.checker == CheckerId::HASHING).unwrap();
         assert_eq!(hash.status, CheckStatus::Note, "{name}: {}", hash.message);
         assert_eq!(hash.data["computed"], row["sha512"].as_str(), "{name}");
