@@ -677,8 +677,8 @@ fn results_for(
                     out,
                     CheckStatus::Concern,
                     format!(
-                        "The key that made `{name}` ({}) has user-ID or subkey bindings self-signed with SHA-1, which modern OpenPGP software rejects; refresh them (`gpg --quick-set-expire {} <expiry>` re-signs with SHA-256 or better) and update KEYS.",
-                        s.certificate_fingerprint, s.certificate_fingerprint
+                        "The key that made `{name}` ({}) has user-ID or subkey bindings self-signed with SHA-1, which modern OpenPGP software rejects; refresh them (`gpg --quick-set-expire {} 2y` and `gpg --quick-set-expire {} 2y '*'` re-sign the user IDs and subkeys with SHA-256 or better) and update KEYS.",
+                        s.certificate_fingerprint, s.certificate_fingerprint, s.certificate_fingerprint
                     ),
                 );
             }
