@@ -323,7 +323,7 @@ pub(crate) enum FileContent {
     Hex(Vec<String>),
 }
 
-/// The file viewer: the first bytes of a file, as text or a hex dump.
+/// The file viewer: the first bytes of a file, as text or a hex dump, and the members of an archive.
 #[derive(Debug)]
 pub(crate) struct FileView {
     pub(crate) release: Release,
@@ -332,6 +332,31 @@ pub(crate) struct FileView {
     pub(crate) size: u64,
     pub(crate) shown: usize,
     pub(crate) content: FileContent,
+    pub(crate) archive: Option<ArchiveListing>,
+}
+
+/// The members of an archive, as one streaming pass of `atr-checks` read them.
+#[derive(Debug)]
+pub(crate) struct ArchiveListing {
+    /// Members in archive order.
+    pub(crate) members: Vec<atr_checks::archive::MemberInfo>,
+    /// Whether the archive was read to its end (within the limits).
+    pub(crate) complete: bool,
+}
+
+/// Names that may be archives `atr-checks` can list (confirmed by their magic bytes).
+const ARCHIVE_SUFFIXES: [&str; 11] =
+    [".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".jar", ".war", ".whl", ".nupkg", ".crate"];
+
+/// The members of the archive at `full` (with the default expansion limits), or `None` if it is none.
+pub(crate) fn archive_listing(full: &std::path::Path, rel: &RelPath) -> Option<ArchiveListing> {
+    use atr_checks::archive::{ArchiveCheckContext, ArchiveRole, check_archive};
+    if !ARCHIVE_SUFFIXES.iter().any(|s| rel.file_name().ends_with(s)) {
+        return None;
+    }
+    let report = check_archive(full, rel, &ArchiveCheckContext::new(ArchiveRole::Binary));
+    report.format?;
+    Some(ArchiveListing { members: report.listing, complete: report.complete })
 }
 
 /// How much of a file the viewer shows.
@@ -355,7 +380,8 @@ pub(crate) fn file_view(
         Ok(text) if !text.contains('\0') => FileContent::Text(text.to_owned()),
         _ => FileContent::Hex(hex_dump(&bytes)),
     };
-    Ok(FileView { release, revision: n, path: path.clone(), size, shown: bytes.len(), content })
+    let archive = archive_listing(&full, path);
+    Ok(FileView { release, revision: n, path: path.clone(), size, shown: bytes.len(), content, archive })
 }
 
 /// `hexdump -C`-like lines: offset, 16 bytes in hex, printable ASCII.
@@ -393,6 +419,32 @@ pub(crate) struct Diff {
     pub(crate) removed: Vec<RelPath>,
     pub(crate) changed: Vec<RelPath>,
     pub(crate) unchanged: usize,
+    /// For changed archives: their members added, removed and changed.
+    pub(crate) members: Vec<(RelPath, MemberDiff)>,
+}
+
+/// What changed inside an archive.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct MemberDiff {
+    pub(crate) added: Vec<String>,
+    pub(crate) removed: Vec<String>,
+    pub(crate) changed: Vec<String>,
+}
+
+fn member_diff(old: &ArchiveListing, new: &ArchiveListing) -> MemberDiff {
+    let map = |l: &ArchiveListing| -> BTreeMap<String, (u64, Option<[u8; 32]>)> {
+        l.members.iter().map(|m| (m.path.clone(), (m.size, m.blake3))).collect()
+    };
+    let (a, b) = (map(old), map(new));
+    MemberDiff {
+        added: b.keys().filter(|k| !a.contains_key(*k)).cloned().collect(),
+        removed: a.keys().filter(|k| !b.contains_key(*k)).cloned().collect(),
+        changed: a
+            .iter()
+            .filter(|(k, v)| b.get(*k).is_some_and(|w| w != *v))
+            .map(|(k, _)| k.clone())
+            .collect(),
+    }
 }
 
 /// The hex digest of a file, read in chunks (never whole in memory).
@@ -443,6 +495,9 @@ pub(crate) fn diff(
         if same_inode || file_digest(&fa)? == file_digest(&fb)? {
             d.unchanged += 1;
         } else {
+            if let (Some(old), Some(new)) = (archive_listing(&fa, path), archive_listing(&fb, path)) {
+                d.members.push((path.clone(), member_diff(&old, &new)));
+            }
             d.changed.push(path.clone());
         }
     }

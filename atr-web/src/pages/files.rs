@@ -59,6 +59,9 @@ pub(crate) fn report(chrome: &Chrome<'_>, v: &ReportView) -> Markup {
     )
 }
 
+/// The most archive members the viewer lists.
+const MAX_MEMBERS: usize = 5000;
+
 /// The file viewer.
 pub(crate) fn file(chrome: &Chrome<'_>, v: &FileView) -> Markup {
     let r = &v.release;
@@ -68,9 +71,23 @@ pub(crate) fn file(chrome: &Chrome<'_>, v: &FileView) -> Markup {
         html! {
             h1 { code { (v.path) } }
             p { (r.key()) " revision " (v.revision) " · " (v.size) " bytes" @if (v.shown as u64) < v.size { " (first " (v.shown) " bytes shown)" } }
-            @match &v.content {
-                FileContent::Text(text) => pre { (text) },
-                FileContent::Hex(lines) => pre class="hex" { @for l in lines { (l) "\n" } },
+            @if let Some(listing) = &v.archive {
+                h2 { "Archive members (" (listing.members.len()) ")" }
+                @if !listing.complete { p class="concern" { "The archive could not be read to its end; the listing is partial. Its check report says why." } }
+                table {
+                    thead { tr { th { "Path" } th { "Kind" } th { "Size" } } }
+                    tbody {
+                        @for m in listing.members.iter().take(MAX_MEMBERS) {
+                            tr { td { code { (m.path) } @if let Some(t) = &m.link_target { " → " code { (t) } } } td { (format!("{:?}", m.kind).to_lowercase()) } td { (m.size) } }
+                        }
+                    }
+                }
+                @if listing.members.len() > MAX_MEMBERS { p { "First " (MAX_MEMBERS) " members shown." } }
+            } @else {
+                @match &v.content {
+                    FileContent::Text(text) => pre { (text) },
+                    FileContent::Hex(lines) => pre class="hex" { @for l in lines { (l) "\n" } },
+                }
             }
         },
     )
@@ -112,6 +129,13 @@ pub(crate) fn revisions(
                     @if !list.is_empty() {
                         h4 { (label) }
                         ul { @for p in list { li { code { (p) } } } }
+                    }
+                }
+                @for (archive, m) in &d.members {
+                    h4 { "Inside " code { (archive) } }
+                    p { (m.added.len()) " members added, " (m.removed.len()) " removed, " (m.changed.len()) " changed." }
+                    @for (label, list) in [("Added", &m.added), ("Removed", &m.removed), ("Changed", &m.changed)] {
+                        @if !list.is_empty() { p { (label) ": " @for (i, p) in list.iter().enumerate() { @if i > 0 { ", " } code { (p) } } } }
                     }
                 }
             }

@@ -313,3 +313,30 @@ async fn starting_twice_or_with_a_bad_version_is_refused_with_the_reason() {
         bob.post(&app, "/start/test-client", &format!("csrf_token={token}&version=..")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
 }
+
+#[tokio::test]
+async fn archives_are_listed_in_the_viewer_and_their_members_diffed() {
+    use atr_checks::archive::ArchiveFormat;
+    use atr_checks::testing::archive::ArchiveBuilder;
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let name = "apache-test-client-0.1-bin.tar.gz";
+    let v1 = ArchiveBuilder::new(ArchiveFormat::TarGz).file("x/README", "one").file("x/old.txt", "o").build();
+    let v2 = ArchiveBuilder::new(ArchiveFormat::TarGz).file("x/README", "two").file("x/new.txt", "n").build();
+    let (status, _) = bob.upload(&app, &path, &[(name, &v1)], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let first = latest(&app).unwrap();
+    let (_, page) = bob.get(&app, &format!("/file/test-client/0.1/{name}")).await;
+    assert!(page.contains("Archive members (") && page.contains("<code>x/old.txt</code>"), "{page}");
+    let (status, _) = bob.upload(&app, &path, &[(name, &v2)], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let second = latest(&app).unwrap();
+    let (_, page) = bob.get(&app, &format!("/revisions/test-client/0.1?from={first}&to={second}")).await;
+    assert!(page.contains("0 added, 0 removed, 1 changed, 3 unchanged."), "{page}");
+    assert!(page.contains("1 members added, 1 removed, 1 changed."), "{page}");
+    assert!(
+        page.contains("Added: <code>x/new.txt</code>") && page.contains("Changed: <code>x/README</code>"),
+        "{page}"
+    );
+}
