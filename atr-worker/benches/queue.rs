@@ -233,8 +233,22 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     println!("{:<44} {:>10} {:>9}", "upload → all results stored (4 workers)", "seconds", "results");
     for (i, (name, path)) in release_dirs().into_iter().enumerate() {
-        let (secs, n) = upload_to_results(&s, &format!("0.{}", i + 100), &path);
-        println!("{name:<44} {secs:>10.3} {n:>9}");
+        // The fixture is small: repeat it and report the median and the best run.
+        let runs = if i == 0 { 7 } else { 1 };
+        let mut times = Vec::new();
+        let mut n = 0;
+        for r in 0..runs {
+            let (secs, count) = upload_to_results(&s, &format!("0.{}.{r}", i + 100), &path);
+            times.push(secs);
+            n = count;
+        }
+        times.sort_by(f64::total_cmp);
+        if runs > 1 {
+            println!("{:<44} {:>10.3} {n:>9}", format!("{name}, median of {runs}"), times[runs / 2]);
+            println!("{:<44} {:>10.3} {n:>9}", format!("{name}, best of {runs}"), times[0]);
+        } else {
+            println!("{name:<44} {:>10.3} {n:>9}", times[0]);
+        }
     }
     println!("  target: fixture < 0.2 s (ATR: 1.65 s)\n");
     manager.shutdown().unwrap();

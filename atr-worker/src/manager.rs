@@ -97,6 +97,7 @@ pub struct Manager {
 impl Manager {
     /// Opens the storage (migrating it if needed) and starts the manager thread.
     pub fn start(config: ManagerConfig) -> anyhow::Result<Manager> {
+        check_program(&config)?;
         let storage = Storage::open(&config.state_dir)?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -132,8 +133,26 @@ impl Drop for Manager {
     }
 }
 
+/// Refuses a worker program that cannot be found, instead of retrying to start it forever.
+fn check_program(config: &ManagerConfig) -> anyhow::Result<()> {
+    let p = &config.program;
+    let found = if p.components().count() > 1 {
+        p.is_file()
+    } else {
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
+    };
+    if !found {
+        anyhow::bail!(
+            "cannot find the worker program `{}`; build it with `cargo build -p atr-worker` (it is looked for next to the server's executable) or set ManagerConfig::program",
+            p.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the manager in the calling thread until `stop` is set (the standalone `atr-worker manage`).
 pub fn run(config: &ManagerConfig, stop: &AtomicBool) -> anyhow::Result<ManagerStats> {
+    check_program(config)?;
     let storage = Storage::open(&config.state_dir)?;
     run_with(config, &storage, stop)
 }

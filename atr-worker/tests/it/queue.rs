@@ -145,3 +145,34 @@ fn production_registry_holds_only_real_handlers() {
     }
     assert!(prod.contains(&TaskType::QuarantineValidate));
 }
+
+#[test]
+fn shutdown_stops_workers_and_returns_their_task_without_using_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = atr_storage::Storage::open(dir.path()).unwrap();
+    let id = enqueue(&s, json!({"action": "sleep", "secs": 60}));
+    let m = manager(dir.path(), 1, Duration::from_secs(120), &[]);
+    wait_for(Duration::from_secs(30), || {
+        (s.read(|tx| tx.task(id)).unwrap().unwrap().status == TaskStatus::Active).then_some(())
+    })
+    .expect("the task starts");
+    let started = std::time::Instant::now();
+    m.shutdown().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10), "the grace period bounds shutdown");
+    let t = s.read(|tx| tx.task(id)).unwrap().unwrap();
+    assert_eq!((t.status, t.attempts), (TaskStatus::Queued, 0));
+    assert!(t.error.unwrap().contains("shut down"));
+    assert_eq!(s.read(|tx| tx.active_tasks()).unwrap(), []);
+}
+
+#[test]
+fn manager_refuses_a_missing_worker_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = atr_worker::ManagerConfig::new(dir.path());
+    config.program = dir.path().join("no-such-worker");
+    let err = atr_worker::Manager::start(config).unwrap_err().to_string();
+    assert!(
+        err.contains("cannot find the worker program") && err.contains("cargo build -p atr-worker"),
+        "{err}"
+    );
+}
