@@ -9,7 +9,7 @@ use atr_checks::testing::keys_file;
 
 use crate::support::*;
 
-const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
 const FIXTURE_AT: &str = "1779186905"; // one day after the fixture was signed
 
 fn atr_check(args: &[&str]) -> Output {

@@ -9,8 +9,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use atr_checks::keys::Keyring;
 use atr_checks::{CheckContext, CheckStatus, CheckerId, Limits, check_directory};
 
-const SCRIPT: &str = "/work/shared/corpus/fetch-dev-corpus.sh";
-const TRUTH: &str = "/work/shared/corpus/dev-corpus-truth.tsv";
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/fetch-dev-corpus.sh");
+const TRUTH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/dev-corpus-truth.tsv");
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dev-corpus");

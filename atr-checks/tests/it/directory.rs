@@ -15,7 +15,7 @@ use crate::support::*;
 
 #[test]
 fn fixture_release_key_signature_and_checksum_verify() {
-    let fx = Path::new("/work/shared/fixtures/apache-test-0.2");
+    let fx = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2"));
     let r = Release::new();
     for f in ["apache-test-0.2.tar.gz", "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"] {
         std::fs::copy(fx.join(f), r.path().join(f)).unwrap();
