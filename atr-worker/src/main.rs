@@ -39,8 +39,8 @@ enum Cmd {
         /// Address-space limit in MiB (0: inherit).
         #[arg(long, default_value_t = 1024)]
         max_memory_mib: u64,
-        /// CPU-time limit in seconds for the process (0: inherit).
-        #[arg(long, default_value_t = 3600)]
+        /// CPU-time limit in seconds per task (0: inherit).
+        #[arg(long, default_value_t = 600)]
         max_cpu_secs: u64,
         /// Open-files limit (0: inherit).
         #[arg(long, default_value_t = 256)]

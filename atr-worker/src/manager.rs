@@ -211,65 +211,82 @@ fn run_with(config: &ManagerConfig, storage: &Storage, stop: &AtomicBool) -> any
     let mut seen: HashMap<i64, (String, Instant)> = HashMap::new();
     let mut last_error: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
-        // Dead workers: put their task back at once, then replace them.
-        let mut i = 0;
-        while i < slots.len() {
-            match slots[i].child.try_wait() {
-                Ok(Some(status)) => {
-                    let slot = slots.swap_remove(i);
-                    let reason = describe(status);
-                    let released =
-                        storage.write(|tx| tx.release_worker_tasks(&slot.worker, now(), &reason, true))?;
-                    if !released.is_empty() {
-                        stats.died_with_task += 1;
-                        tracing::warn!("{} ({}) while running task(s) {:?}", reason, slot.worker, released);
+        // A database error (for example a long lock) must not end supervision: log and retry.
+        let mut tick = || -> anyhow::Result<()> {
+            // Dead workers: put their task back at once, then replace them.
+            let mut i = 0;
+            while i < slots.len() {
+                match slots[i].child.try_wait() {
+                    Ok(Some(status)) => {
+                        let slot = slots.swap_remove(i);
+                        let reason = describe(status);
+                        let released = storage
+                            .write(|tx| tx.release_worker_tasks(&slot.worker, now(), &reason, true))?;
+                        if !released.is_empty() {
+                            stats.died_with_task += 1;
+                            tracing::warn!(
+                                "{} ({}) while running task(s) {:?}",
+                                reason,
+                                slot.worker,
+                                released
+                            );
+                        }
+                    }
+                    Ok(None) => i += 1,
+                    Err(e) => {
+                        tracing::warn!("waiting for {}: {e}", slots[i].worker);
+                        i += 1;
                     }
                 }
-                Ok(None) => i += 1,
-                Err(e) => {
-                    tracing::warn!("waiting for {}: {e}", slots[i].worker);
-                    i += 1;
-                }
             }
-        }
-        while slots.len() < config.workers.max(1) {
-            match spawn(config, &mut stats) {
-                Ok(s) => slots.push(s),
-                Err(e) => {
-                    if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
-                        tracing::error!("{e:#}");
-                        last_error = Some(Instant::now());
+            while slots.len() < config.workers.max(1) {
+                match spawn(config, &mut stats) {
+                    Ok(s) => slots.push(s),
+                    Err(e) => {
+                        if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                            tracing::error!("{e:#}");
+                            last_error = Some(Instant::now());
+                        }
+                        break;
                     }
-                    break;
                 }
             }
-        }
-        // Time limits.
-        let active = storage.read(|tx| tx.active_tasks())?;
-        seen.retain(|id, (w, _)| active.iter().any(|t| t.id.0 == *id && &t.worker == w));
-        for t in &active {
-            let Some(pos) = slots.iter().position(|s| s.worker == t.worker) else { continue };
-            let since = seen.entry(t.id.0).or_insert_with(|| (t.worker.clone(), Instant::now())).1;
-            if since.elapsed().as_secs_f64() <= limit_secs {
-                continue;
+            // Time limits.
+            let active = storage.read(|tx| tx.active_tasks())?;
+            seen.retain(|id, (w, _)| active.iter().any(|t| t.id.0 == *id && &t.worker == w));
+            for t in &active {
+                let Some(pos) = slots.iter().position(|s| s.worker == t.worker) else { continue };
+                let since = seen.entry(t.id.0).or_insert_with(|| (t.worker.clone(), Instant::now())).1;
+                if since.elapsed().as_secs_f64() <= limit_secs {
+                    continue;
+                }
+                let mut slot = slots.swap_remove(pos);
+                signal(&slot.child, libc::SIGKILL);
+                let _ = slot.child.wait();
+                let message = format!(
+                    "Task terminated after exceeding its time limit of {} seconds; the worker running it was killed",
+                    fmt_secs(limit_secs)
+                );
+                storage.write(|tx| tx.fail_task(t.id, now(), &message))?;
+                // Anything else it held (nothing, normally) goes back to the queue.
+                storage.write(|tx| {
+                    tx.release_worker_tasks(
+                        &slot.worker,
+                        now(),
+                        "its worker was killed for a time limit",
+                        true,
+                    )
+                })?;
+                stats.timed_out += 1;
+                tracing::warn!("task {} exceeded the time limit of {} s", t.id, fmt_secs(limit_secs));
             }
-            let mut slot = slots.swap_remove(pos);
-            signal(&slot.child, libc::SIGKILL);
-            let _ = slot.child.wait();
-            let message = format!(
-                "Task terminated after exceeding its time limit of {} seconds; the worker running it was killed",
-                fmt_secs(limit_secs)
-            );
-            storage.write(|tx| tx.fail_task(t.id, now(), &message))?;
-            // Anything else it held (nothing, normally) goes back to the queue.
-            storage.write(|tx| {
-                tx.release_worker_tasks(&slot.worker, now(), "its worker was killed for a time limit", true)
-            })?;
-            stats.timed_out += 1;
-            tracing::warn!("task {} exceeded the time limit of {} s", t.id, fmt_secs(limit_secs));
+            // Leases of workers that are not ours (another manager, a crashed machine).
+            storage.write(|tx| tx.requeue_expired_leases(now()))?;
+            Ok(())
+        };
+        if let Err(e) = tick() {
+            tracing::error!("worker manager: {e:#}");
         }
-        // Leases of workers that are not ours (another manager, a crashed machine).
-        storage.write(|tx| tx.requeue_expired_leases(now()))?;
         std::thread::sleep(config.poll);
     }
     shutdown(config, storage, slots)?;

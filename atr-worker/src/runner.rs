@@ -111,6 +111,9 @@ pub fn run(config: &RunnerConfig, registry: &Registry, stop: &AtomicBool) -> any
             }
         };
         handled += 1;
+        if let Err(e) = config.rlimits.before_task() {
+            tracing::warn!("setting the CPU budget of task {} failed: {e}", task.task.id);
+        }
         let claim_next = handled < config.max_tasks && !stop.load(Ordering::SeqCst);
         next = run_one(&storage, registry, config, &task, claim_next, &mut stats);
     }

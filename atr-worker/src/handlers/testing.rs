@@ -14,6 +14,7 @@ use super::{Output, TaskContext};
 /// - `sleep`: sleeps `secs` seconds;
 /// - `sleep_first`: on the first attempt writes the pid to `file` and sleeps `secs` seconds;
 ///   on later attempts records like `record`;
+/// - `spin`: burns CPU for `secs` seconds;
 /// - `panic`: panics;
 /// - `alloc`: allocates and touches `mib` MiB;
 /// - `fail`: returns an error.
@@ -39,6 +40,13 @@ pub fn dispatch(t: &TaskContext<'_>) -> anyhow::Result<Output> {
                 std::thread::sleep(Duration::from_secs_f64(secs));
             }
             record()?;
+        }
+        "spin" => {
+            let end = std::time::Instant::now() + Duration::from_secs_f64(secs);
+            let mut x = 0u64;
+            while std::time::Instant::now() < end {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
         }
         "panic" => panic!("test handler panicked on purpose"),
         "alloc" => {

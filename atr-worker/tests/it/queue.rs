@@ -176,3 +176,20 @@ fn manager_refuses_a_missing_worker_program() {
         "{err}"
     );
 }
+
+#[test]
+fn task_spinning_past_its_cpu_budget_is_killed_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = atr_storage::Storage::open(dir.path()).unwrap();
+    let spin = enqueue(&s, json!({"action": "spin", "secs": 30}));
+    let log = dir.path().join("ok.log");
+    let ok = enqueue(&s, json!({"action": "record", "file": log}));
+    let m = manager(dir.path(), 1, Duration::from_secs(120), &["--max-cpu-secs", "1"]);
+    let (completed, failed) = drain(&s, Duration::from_secs(60));
+    m.shutdown().unwrap();
+    assert_eq!((completed, failed), (1, 1));
+    let t = s.read(|tx| tx.task(spin)).unwrap().unwrap();
+    let err = t.error.unwrap();
+    assert!(err.contains("CPU-time limit") && err.contains("3 of 3"), "{err}");
+    assert_eq!(s.read(|tx| tx.task(ok)).unwrap().unwrap().status, TaskStatus::Completed);
+}
