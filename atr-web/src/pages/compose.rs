@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::{Chrome, layout, time};
+use super::{Chrome, layout, refreshing, time};
 use crate::views::{ComposeView, Counts};
 
 /// Counts as table cells: blockers (with exceptions), concerns, suggestions, ignored.
@@ -20,14 +20,11 @@ pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, can_edit: bool) -> M
     let r = &v.release;
     let base = format!("{}/{}", r.project_key, r.version_key);
     let title = format!("{} {}", v.project.name, r.version_key);
-    layout(
+    refreshing(
         chrome,
         &title,
+        !v.ongoing.is_empty(),
         html! {
-            @if !v.ongoing.is_empty() {
-                // Refresh while checks run; no JavaScript needed.
-                meta http-equiv="refresh" content="5";
-            }
             h1 { (title) }
             p { "Phase: " strong { (r.phase.label()) } " (Compose → Vote → Finish)" }
             @match &v.latest {

@@ -4,7 +4,7 @@ use atr_core::ids::RevisionNumber;
 use atr_core::model::{Release, Revision};
 use maud::{Markup, html};
 
-use super::{Chrome, layout, time};
+use super::{Chrome, layout, refreshing, time};
 use crate::views::{Diff, FileContent, FileView, ReportRow, ReportView};
 
 fn result_rows(rows: &[ReportRow]) -> Markup {
@@ -33,11 +33,11 @@ fn result_rows(rows: &[ReportRow]) -> Markup {
 pub(crate) fn report(chrome: &Chrome<'_>, v: &ReportView) -> Markup {
     let r = &v.release;
     let base = format!("{}/{}", r.project_key, r.version_key);
-    layout(
+    refreshing(
         chrome,
         &format!("Report: {}", v.path),
+        v.ongoing > 0,
         html! {
-            @if v.ongoing > 0 { meta http-equiv="refresh" content="5"; }
             h1 { "Check report: " code { (v.path) } }
             p { (r.key()) " revision " (v.revision) " · " (v.size) " bytes · class " (v.class) " · " a href={ "/compose/" (base) } { "Back to the draft" } }
             @if v.ongoing > 0 { p role="status" { (v.ongoing) " checks of this file are still running; this page refreshes by itself." } }

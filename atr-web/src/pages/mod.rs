@@ -69,6 +69,17 @@ impl<'a> Chrome<'a> {
 
 /// The common layout of every page.
 pub(crate) fn layout(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
+    layout_with_head(chrome, title, html! {}, body)
+}
+
+/// A page that refreshes itself every few seconds while `refresh` (no JavaScript needed).
+pub(crate) fn refreshing(chrome: &Chrome<'_>, title: &str, refresh: bool, body: Markup) -> Markup {
+    let head = html! { @if refresh { meta http-equiv="refresh" content="5"; } };
+    layout_with_head(chrome, title, head, body)
+}
+
+/// The common layout with extra elements in `head`.
+fn layout_with_head(chrome: &Chrome<'_>, title: &str, head: Markup, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -77,6 +88,7 @@ pub(crate) fn layout(chrome: &Chrome<'_>, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · ATR" }
                 style { (STYLE) }
+                (head)
             }
             body {
                 header {

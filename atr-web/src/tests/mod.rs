@@ -3,6 +3,7 @@
 mod accounts;
 mod compose;
 mod roles;
+mod snapshots;
 
 use std::sync::Arc;
 
