@@ -131,6 +131,24 @@ pub struct Quarantined {
     pub finished: Option<Timestamp>,
 }
 
+/// An archive check made during validation, offered to the archive task of the new revision so
+/// the archive is read once. It is used only when the task would run with the same inputs.
+#[derive(Debug, Clone)]
+pub struct Precomputed {
+    /// The archive.
+    pub path: RelPath,
+    /// The `class` argument the check ran with (`source` or `binary`).
+    pub class: String,
+    /// The podling flag it ran with.
+    pub is_podling: bool,
+    /// Hash of the `.atr/license-headers-ignore` it used (`None`: there was none).
+    pub header_ignore_hash: Option<String>,
+    /// Its results.
+    pub results: Vec<atr_core::check::CheckResult>,
+    /// The task result JSON.
+    pub value: serde_json::Value,
+}
+
 /// What an upload became.
 #[derive(Debug, Clone)]
 pub enum UploadOutcome {
@@ -337,6 +355,18 @@ impl Storage {
         id: i64,
         now: Timestamp,
     ) -> Result<(Revision, PlanOutcome), StorageError> {
+        self.accept_quarantined_with(id, now, &[]).map(|(r, p, _)| (r, p))
+    }
+
+    /// [`Storage::accept_quarantined`], completing the new revision's archive tasks with the
+    /// `precomputed` checks whose inputs match (same class, podling flag and header-ignore file);
+    /// also returns how many tasks were completed that way.
+    pub fn accept_quarantined_with(
+        &self,
+        id: i64,
+        now: Timestamp,
+        precomputed: &[Precomputed],
+    ) -> Result<(Revision, PlanOutcome, usize), StorageError> {
         let q = self.pending(id)?;
         let dir = self.quarantine_dir(id);
         let mut req = NewRevision::new(
@@ -347,17 +377,19 @@ impl Storage {
             q.description.clone(),
         );
         req.phases = vec![atr_core::model::ReleasePhase::Draft];
-        let (revision, (), plan) = self.create_draft_revision_then(&req, &dir, &q.files, |tx, rev| {
-            if !tx.finish_quarantine(id, QuarantineStatus::Accepted, None, Some(rev.number), now)? {
-                return Err(StorageError::AlreadyExists {
-                    what: "decision for quarantined upload",
-                    key: id.to_string(),
-                });
-            }
-            Ok(())
-        })?;
+        let mut reused = 0;
+        let (revision, (), plan) =
+            self.create_draft_revision_then(&req, &dir, &q.files, precomputed, &mut reused, |tx, rev| {
+                if !tx.finish_quarantine(id, QuarantineStatus::Accepted, None, Some(rev.number), now)? {
+                    return Err(StorageError::AlreadyExists {
+                        what: "decision for quarantined upload",
+                        key: id.to_string(),
+                    });
+                }
+                Ok(())
+            })?;
         let _ = session::remove_tree(&dir);
-        Ok((revision, plan))
+        Ok((revision, plan, reused))
     }
 
     /// Refuses upload `id` with `explanation` (shown to the uploader) and deletes its files.
@@ -392,6 +424,8 @@ impl Storage {
         req: &NewRevision,
         dir: &Path,
         files: &[QuarantinedFile],
+        precomputed: &[Precomputed],
+        reused: &mut usize,
         in_tx: impl FnOnce(&Tx<'_>, &Revision) -> Result<(), StorageError>,
     ) -> Result<(Revision, (), PlanOutcome), StorageError> {
         let hashes = std::cell::RefCell::new(None);
@@ -411,11 +445,61 @@ impl Storage {
             |tx, rev| {
                 in_tx(tx, rev)?;
                 let hashes = hashes.borrow();
-                plan = tx.plan_revision_tasks(rev, hashes.as_ref().expect("hashed after the change"), now)?;
+                let hashes = hashes.as_ref().expect("hashed after the change");
+                plan = tx.plan_revision_tasks(rev, hashes, now)?;
+                *reused = use_precomputed(tx, rev, &plan, hashes, precomputed, now)?;
                 Ok(())
             },
             &mut |_| {},
         )?;
         Ok((rev, (), plan))
     }
+}
+
+/// Completes the planned archive tasks whose inputs match a precomputed check; returns how many.
+fn use_precomputed(
+    tx: &Tx<'_>,
+    rev: &Revision,
+    plan: &PlanOutcome,
+    hashes: &crate::planning::FileHashes,
+    precomputed: &[Precomputed],
+    now: Timestamp,
+) -> Result<usize, StorageError> {
+    if precomputed.is_empty() {
+        return Ok(0);
+    }
+    let ignore_hash =
+        RelPath::new(atr_core::queue::HEADER_IGNORE_FILE).ok().and_then(|p| hashes.get(&p).cloned());
+    let mut n = 0;
+    for &id in &plan.enqueued {
+        let Some(task) = tx.task(id)? else { continue };
+        let spec = &task.spec;
+        if spec.task_type != TaskType::ArchiveCheck {
+            continue;
+        }
+        let args = &spec.task_args;
+        let Some(pre) = precomputed.iter().find(|p| {
+            Some(&p.path) == spec.primary_rel_path.as_ref()
+                && args.get("class").and_then(|c| c.as_str()) == Some(p.class.as_str())
+                && args.get("is_podling").and_then(|c| c.as_bool()) == Some(p.is_podling)
+                && p.header_ignore_hash == ignore_hash
+        }) else {
+            continue;
+        };
+        if !tx.complete_queued_task(id, "quarantine-validation", now, &pre.value)? {
+            continue;
+        }
+        let key = tx.task_dedup_key(id)?;
+        let ctx = crate::db::checks::ResultContext {
+            project_key: &rev.project_key,
+            version_key: &rev.version_key,
+            revision_number: rev.number,
+            created: now,
+            inputs_hash: key.as_deref(),
+            cached: false,
+        };
+        tx.insert_check_results(&ctx, &pre.results)?;
+        n += 1;
+    }
+    Ok(n)
 }

@@ -280,6 +280,27 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
+    /// Completes queued task `id` directly with `result` (its work was already done, for example
+    /// by the quarantine validation pass over the same archive); `false` unless it was queued.
+    pub fn complete_queued_task(
+        &self,
+        id: TaskId,
+        worker: &str,
+        now: Timestamp,
+        result: &serde_json::Value,
+    ) -> Result<bool, StorageError> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE tasks SET status = 'completed', started_at = ?1, completed_at = ?1, attempts = attempts + 1,
+                     worker = ?2, result = ?3, error = NULL, lease_expires_at = NULL
+                 WHERE id = ?4 AND status = 'queued'",
+                params![now.unix(), worker, to_json(result), id.0],
+            )
+            .doing("completing a task")?;
+        Ok(n == 1)
+    }
+
     /// Marks task `id` held by `worker` completed with `result`; `false` (and nothing changes) when
     /// the worker no longer holds it. Store the task's check results in the same transaction.
     pub fn complete_task(

@@ -94,15 +94,17 @@ pub fn archive_check(t: &TaskContext<'_>) -> anyhow::Result<Output> {
     let rel = primary(t)?;
     let actx = archive_ctx(&target, &t.task.task.spec.task_args);
     let report = check_archive(&file_path(&target, &rel), &rel, &actx);
-    Ok(Output {
-        value: serde_json::json!({
-            "kind": "archive_check",
-            "complete": report.complete,
-            "members": report.listing.len(),
-            "uncompressed_bytes": report.uncompressed_bytes,
-            "tree_hash": report.tree_hash_hex(),
-        }),
-        results: report.results,
+    Ok(Output { value: archive_value(&report), results: report.results })
+}
+
+/// The task result JSON of an archive check.
+pub fn archive_value(report: &ArchiveReport) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "archive_check",
+        "complete": report.complete,
+        "members": report.listing.len(),
+        "uncompressed_bytes": report.uncompressed_bytes,
+        "tree_hash": report.tree_hash_hex(),
     })
 }
 

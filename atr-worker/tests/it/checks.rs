@@ -62,6 +62,10 @@ fn fixture_upload_is_validated_checked_and_cached_results_are_reused() {
     assert!(!status_of(CheckerId::TARGZ_INTEGRITY).is_empty());
     assert!(!status_of(CheckerId::PATHS).is_empty());
     assert!(results.iter().all(|r| !r.cached && r.inputs_hash.is_some()));
+    // The validation pass was the archive check: the archive was read once.
+    let done = s.read(|tx| tx.tasks_with_status(TaskStatus::Completed, 100)).unwrap();
+    let validation = done.iter().find(|t| t.spec.task_type == TaskType::QuarantineValidate).unwrap();
+    assert_eq!(validation.result.as_ref().unwrap()["archive_checks_done_here"], 1);
 
     // Add an unrelated file: only the paths check (its input is the listing) runs again.
     let UploadOutcome::Revision { revision: r2, plan } = upload(&s, &[("README.txt", b"hello\n".to_vec())])
