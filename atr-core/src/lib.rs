@@ -39,4 +39,5 @@ pub mod path;
 pub mod permissions;
 pub mod plan;
 pub mod queue;
+pub mod tabulate;
 pub mod time;

@@ -4,4 +4,5 @@ mod fixture;
 mod lifecycle;
 mod permissions;
 mod properties;
+mod tabulate;
 mod tidy;
