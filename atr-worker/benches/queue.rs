@@ -144,22 +144,19 @@ fn upload_to_results(s: &Storage, version: &str, release_dir: &Path) -> (f64, us
     let project = ProjectKey::new("test").unwrap();
     let version = VersionKey::new(version).unwrap();
     s.write(|tx| tx.insert_release(&Release::new_draft(project.clone(), version.clone(), now()))).unwrap();
-    let mut files: Vec<(RelPath, Vec<u8>)> = std::fs::read_dir(release_dir)
+    let mut files: Vec<(RelPath, PathBuf)> = std::fs::read_dir(release_dir)
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().unwrap().is_file())
-        .map(|e| {
-            (
-                RelPath::new(e.file_name().to_string_lossy().into_owned()).unwrap(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
+        .map(|e| (RelPath::new(e.file_name().to_string_lossy().into_owned()).unwrap(), e.path()))
         .filter(|(p, _)| !p.as_str().ends_with("_public.asc"))
         .collect();
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort();
     let req = NewRevision::new(project.clone(), version.clone(), Uid::new("alice").unwrap(), now(), "bench");
-    let mut readers: Vec<(RelPath, &[u8])> = files.iter().map(|(p, b)| (p.clone(), b.as_slice())).collect();
+    // Streamed from disk, as the server streams a request body.
     let start = Instant::now();
+    let mut readers: Vec<(RelPath, std::fs::File)> =
+        files.iter().map(|(p, f)| (p.clone(), std::fs::File::open(f).unwrap())).collect();
     let uploads = readers.iter_mut().map(|(p, r)| Upload { path: p.clone(), reader: r }).collect();
     let out = s.upload(&req, uploads).unwrap();
     assert!(matches!(out, UploadOutcome::Quarantined { .. }));

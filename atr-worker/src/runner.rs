@@ -148,6 +148,18 @@ fn run_one(
     let id = task.task.id;
     let kind = task.task.spec.task_type;
     let lease_secs = config.lease.as_secs().max(1) as i64;
+    if registry.get(kind).is_none() {
+        // Retrying cannot help: fail at once.
+        let msg = format!(
+            "no handler is registered for task type `{kind}` in this worker; this kind of task is not supported yet"
+        );
+        tracing::error!("task {id}: {msg}");
+        if let Err(e) = storage.write(|tx| tx.fail_task(id, now(), &msg)) {
+            tracing::error!("task {id}: recording the failure failed: {e}");
+        }
+        stats.failed_attempts += 1;
+        return None;
+    }
     let outcome: Result<Output, String> = std::thread::scope(|scope| {
         let (done, wait) = mpsc::channel::<()>();
         scope.spawn(move || {

@@ -193,3 +193,21 @@ fn task_spinning_past_its_cpu_budget_is_killed_and_recorded() {
     assert!(err.contains("CPU-time limit") && err.contains("3 of 3"), "{err}");
     assert_eq!(s.read(|tx| tx.task(ok)).unwrap().unwrap().status, TaskStatus::Completed);
 }
+
+#[test]
+fn task_without_a_handler_fails_at_once_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = atr_storage::Storage::open(dir.path()).unwrap();
+    let mut spec = test_task(json!({}));
+    spec.task_type = TaskType::SvnImportFiles;
+    let id = s.write(|tx| tx.enqueue_task(&spec, now())).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_atr-worker"))
+        .args(["run", "--exit-when-idle", "--state-dir"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t = s.read(|tx| tx.task(id)).unwrap().unwrap();
+    assert_eq!((t.status, t.attempts), (TaskStatus::Failed, 1));
+    assert!(t.error.unwrap().contains("no handler is registered for task type `svn_import_files`"));
+}
