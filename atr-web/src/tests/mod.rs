@@ -1,6 +1,7 @@
 //! In-process HTTP tests of the routes, through salvo's test client and a real state directory.
 
 mod accounts;
+mod browser;
 mod compose;
 mod roles;
 mod snapshots;
@@ -19,9 +20,10 @@ pub(super) const BASE: &str = "http://127.0.0.1:5800";
 
 pub(super) struct TestApp {
     _dir: tempfile::TempDir,
+    pub(super) app: App,
     pub(super) service: Service,
     pub(super) storage: Arc<atr_storage::Storage>,
-    passwords: std::collections::BTreeMap<String, String>,
+    pub(super) passwords: std::collections::BTreeMap<String, String>,
     alice_password: String,
 }
 
@@ -73,7 +75,14 @@ impl TestApp {
             upload_limit: 1 << 20,
         };
         let alice_password = passwords["alice"].clone();
-        TestApp { _dir: dir, service: Service::new(routes::router(app)), storage, passwords, alice_password }
+        TestApp {
+            _dir: dir,
+            service: Service::new(routes::router(app.clone())),
+            app,
+            storage,
+            passwords,
+            alice_password,
+        }
     }
 
     /// A browser logged in as `uid` (or anonymous for `None`), with its current CSRF token.
