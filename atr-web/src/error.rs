@@ -98,7 +98,12 @@ impl Scribe for WebError {
             html lang="en" {
                 head { meta charset="utf-8"; title { (title) " · ATR" } }
                 body {
-                    header { nav aria-label="Main" { a href="/" { "ATR · Trusted Releases" } " " a href="/login" { "Log in" } } }
+                    header {
+                        nav aria-label="Main" {
+                            a href="/" { "ATR · Trusted Releases" }
+                            @if self.status == StatusCode::UNAUTHORIZED { " · " a href="/login" { "Log in" } }
+                        }
+                    }
                     main {
                         h1 { (title) }
                         p role="alert" class="flash error" { (self.message) }

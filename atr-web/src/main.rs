@@ -44,10 +44,31 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage personal access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Import data from the ASF public JSON formats.
     Import {
         #[command(subcommand)]
         command: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a personal access token for UID; prints it once (only its SHA3-256 is stored).
+    Create {
+        /// The owner's user id.
+        #[arg(long)]
+        uid: atr_core::ids::Uid,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "created by the operator")]
+        label: String,
+        /// How many days it lives.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
     },
 }
 
@@ -92,6 +113,18 @@ async fn main() -> anyhow::Result<()> {
     let config = config::Config::from_environment()?;
     match Cli::parse().command {
         Command::Serve => serve(config).await,
+        Command::Token { command: TokenCommand::Create { uid, label, days } } => {
+            let storage = atr_storage::Storage::open(&config.state_dir)
+                .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
+            let actor = atr_core::permissions::Actor::user(uid.clone());
+            let token = ops::create_token(&storage, &actor, &label, days, handlers::now())
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            #[expect(clippy::print_stdout, reason = "the operator command prints the new token once")]
+            {
+                println!("token for {uid} (valid {days} days): {token}");
+            }
+            Ok(())
+        }
         Command::Import { command: ImportCommand::Committees { files } } => {
             let storage = atr_storage::Storage::open(&config.state_dir)
                 .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;

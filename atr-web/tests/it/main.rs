@@ -1,4 +1,4 @@
 //! Integration tests of the `atr-web` binary, run as a real process.
 
-mod import;
+mod commands;
 mod serve;
