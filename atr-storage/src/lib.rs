@@ -53,6 +53,7 @@ pub mod db;
 pub mod error;
 pub mod layout;
 pub mod planning;
+pub mod publish;
 pub mod quarantine;
 pub mod revision;
 mod session;
