@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # Debian packages needed to build (sequoia's nettle backend runs bindgen) and to test (gpg cross-checks, rsync).
-DEB_PACKAGES := nettle-dev libclang-dev pkg-config gnupg rsync curl chromium chromium-driver
+DEB_PACKAGES := nettle-dev libclang-dev pkg-config libssl-dev gnupg rsync curl chromium chromium-driver
 FUZZ_SECONDS ?= 30
 
 .PHONY: all serve test bench fuzz deps corpus fmt lint unit clean-state
