@@ -113,15 +113,20 @@ impl Counts {
     fn add(&mut self, status: CheckStatus, ignored: bool) {
         if ignored {
             self.ignored += 1;
-            return;
+        } else {
+            self.add_n(status, 1);
         }
-        match status {
-            CheckStatus::Blocker => self.blockers += 1,
-            CheckStatus::Exception => self.exceptions += 1,
-            CheckStatus::Concern => self.concerns += 1,
-            CheckStatus::Suggestion => self.suggestions += 1,
-            CheckStatus::Note => self.notes += 1,
-        }
+    }
+
+    fn add_n(&mut self, status: CheckStatus, n: u32) {
+        let slot = match status {
+            CheckStatus::Blocker => &mut self.blockers,
+            CheckStatus::Exception => &mut self.exceptions,
+            CheckStatus::Concern => &mut self.concerns,
+            CheckStatus::Suggestion => &mut self.suggestions,
+            CheckStatus::Note => &mut self.notes,
+        };
+        *slot += n;
     }
 }
 
@@ -178,16 +183,21 @@ pub(crate) fn compose(
             None => None,
         };
         let ignores = tx.ignores(p)?;
-        let (results, ongoing) = match latest_n {
-            Some(n) => (
-                tx.check_results(p, v, n)?,
-                tx.tasks_for_revision(p, v, n)?.into_iter().filter(|t| t.status.is_ongoing()).collect(),
-            ),
+        let ongoing = match latest_n {
+            Some(n) => {
+                tx.tasks_for_revision(p, v, n)?.into_iter().filter(|t| t.status.is_ongoing()).collect()
+            }
+            None => Vec::new(),
+        };
+        // Without ignore rules the counts come from SQL; with rules every result is matched.
+        let (results, grouped) = match latest_n {
+            Some(n) if ignores.is_empty() => (Vec::new(), tx.check_result_counts(p, v, n)?),
+            Some(n) => (tx.check_results(p, v, n)?, Vec::new()),
             None => (Vec::new(), Vec::new()),
         };
-        Ok::<_, WebError>((release, project, latest, ignores, results, ongoing))
+        Ok::<_, WebError>((release, project, latest, ignores, results, grouped, ongoing))
     })?;
-    let (release, project, latest, ignores, results, ongoing) = view;
+    let (release, project, latest, ignores, results, grouped, ongoing) = view;
     let files = match &latest {
         Some(r) => s.revision_files(p, v, r.number)?,
         None => Vec::new(),
@@ -203,6 +213,12 @@ pub(crate) fn compose(
         match &r.primary_rel_path {
             Some(path) => counts.entry(path).or_default().add(r.status, hidden),
             None => revision_counts.add(r.status, hidden),
+        }
+    }
+    for (path, status, count) in &grouped {
+        match path {
+            Some(path) => counts.entry(path).or_default().add_n(*status, *count),
+            None => revision_counts.add_n(*status, *count),
         }
     }
     let files = files
@@ -286,7 +302,7 @@ pub(crate) fn report(
             .iter()
             .filter(|t| t.status.is_ongoing() && t.spec.primary_rel_path.as_ref() == Some(path))
             .count();
-        Ok::<_, WebError>((project, tx.check_results(p, v, n)?, tx.ignores(p)?, ongoing))
+        Ok::<_, WebError>((project, tx.check_results_of_file(p, v, n, path)?, tx.ignores(p)?, ongoing))
     })?;
     let key = release.key();
     let mut view = ReportView {
@@ -300,9 +316,9 @@ pub(crate) fn report(
         ignored: Vec::new(),
         ongoing,
     };
-    for stored in results.into_iter().filter(|r| r.result.primary_rel_path.as_ref() == Some(path)) {
-        let hidden = ignored(&ignores, &key, n, &stored.result, now);
-        let row = ReportRow { result: stored.result };
+    for result in results {
+        let hidden = ignored(&ignores, &key, n, &result, now);
+        let row = ReportRow { result };
         if hidden {
             view.ignored.push(row);
         } else if let Some(member) = row.result.member_rel_path.clone() {

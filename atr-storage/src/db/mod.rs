@@ -24,6 +24,7 @@ pub mod keys;
 pub mod releases;
 pub mod tasks;
 pub mod tokens;
+pub mod web_queries;
 pub mod votes;
 
 mod embedded {
