@@ -24,8 +24,8 @@ pub mod keys;
 pub mod releases;
 pub mod tasks;
 pub mod tokens;
-pub mod web_queries;
 pub mod votes;
+pub mod web_queries;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
