@@ -390,6 +390,26 @@ impl Tx<'_> {
             .doing("failing a task")?;
         let Some(task) = self.task(id)? else { return Ok(()) };
         let spec = &task.spec;
+        if spec.task_type == atr_core::model::TaskType::QuarantineValidate
+            && let Some(q) = spec.task_args.get("quarantine_id").and_then(|v| v.as_i64())
+        {
+            // The upload stays out of every revision and the uploader learns why. Its directory
+            // stays until `Storage::reject_quarantined` is called for it (which also removes the
+            // files of an upload that is already decided).
+            self.conn()
+                .execute(
+                    "UPDATE quarantine SET status = 'failed', error = ?1, finished_at = ?2
+                     WHERE id = ?3 AND status = 'pending'",
+                    params![
+                        format!(
+                            "The upload could not be validated and was discarded: {error}. Upload it again."
+                        ),
+                        now.unix(),
+                        q
+                    ],
+                )
+                .doing("failing a quarantined upload")?;
+        }
         let checker = atr_core::queue::failure_checker(spec.task_type, &spec.task_args);
         if let (Some(checker), Some(project), Some(version), Some(revision)) =
             (checker, &spec.project_key, &spec.version_key, spec.revision_number)

@@ -91,3 +91,23 @@ fn rejected_upload_never_becomes_a_revision_and_keeps_the_explanation() {
     assert_eq!(listed[0].error.as_deref(), Some("`foo-1.0.0.zip` is not a zip archive"));
     assert!(s.accept_quarantined(quarantined.id, NOW).is_err());
 }
+
+#[test]
+fn validation_task_that_fails_for_good_fails_the_upload_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut a: &[u8] = b"bytes";
+    let UploadOutcome::Quarantined { quarantined, task } =
+        s.upload(&new_rev("upload"), vec![Upload { path: rel("foo-1.0.0.tar.gz"), reader: &mut a }]).unwrap()
+    else {
+        panic!("expected quarantine")
+    };
+    let claimed = s.write(|tx| tx.claim_task("w", NOW, 30)).unwrap().unwrap();
+    assert_eq!(claimed.task.id, task);
+    assert!(s.write(|tx| tx.fail_task(task, NOW, "killed after the time limit")).unwrap());
+    let q = s.read(|tx| tx.quarantined(quarantined.id)).unwrap().unwrap();
+    assert_eq!(q.status, QuarantineStatus::Failed);
+    assert!(q.error.unwrap().contains("killed after the time limit"));
+    assert!(!s.reject_quarantined(quarantined.id, "cleanup", NOW).unwrap(), "already decided");
+    assert!(!s.quarantine_dir(quarantined.id).exists(), "the files are removed");
+}

@@ -112,7 +112,19 @@ pub fn validate(t: &TaskContext<'_>) -> anyhow::Result<Output> {
         }
     }
     if problems.is_empty() {
-        let (revision, plan, reused) = t.storage.accept_quarantined_with(id, now(), &precomputed)?;
+        let (revision, plan, reused) = match t.storage.accept_quarantined_with(id, now(), &precomputed) {
+            Ok(v) => v,
+            // The release changed under the upload: retrying cannot help, tell the uploader.
+            Err(e @ (StorageError::WrongPhase { .. } | StorageError::NotFound { .. })) => {
+                let explanation = format!("The upload was valid but was discarded: {e}.");
+                t.storage.reject_quarantined(id, &explanation, now())?;
+                return Ok(Output {
+                    results: Vec::new(),
+                    value: serde_json::json!({ "kind": "quarantine", "status": "failed", "error": explanation }),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Output {
             results: Vec::new(),
             value: serde_json::json!({
