@@ -52,6 +52,7 @@
 pub mod db;
 pub mod error;
 pub mod layout;
+pub mod outbox;
 pub mod planning;
 pub mod publish;
 pub mod quarantine;

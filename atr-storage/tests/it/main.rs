@@ -5,6 +5,7 @@ mod crash;
 mod entities;
 mod lifecycle;
 mod model;
+mod outbox;
 mod publish;
 mod quarantine;
 mod queue;
