@@ -12,7 +12,9 @@
 //! - One ballot per person: the latest mail (by date, then by archive order) wins.
 //! - Identity comes from the From address: `uid@apache.org` is that uid, otherwise the caller's
 //!   address map. A From rewritten by the list for DMARC (`"Name via dev" <dev@x.apache.org>`)
-//!   is resolved through Reply-To, then the last Cc that is not the list, then the caller's name map.
+//!   is resolved through the SPF-checked envelope sender (`Received-SPF: … envelope-from=…`), then
+//!   Reply-To, then the last Cc that is not the list (ezmlm adds the sender there), then the
+//!   caller's name map.
 //! - Binding means the uid is in the caller's set of committee members.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +66,9 @@ pub struct Message {
     pub cc: Vec<Mailbox>,
     /// The list's posting address (from List-Post or Pony Mail's `list_raw`), lowercased.
     pub list: Option<String>,
+    /// The SMTP envelope sender the receiving server checked with SPF (`Received-SPF: …
+    /// envelope-from=…`), lowercased: the original sender even when the list rewrote From.
+    pub envelope_from: Option<String>,
     /// Subject, decoded.
     pub subject: String,
     /// When it was sent.
@@ -279,7 +284,12 @@ fn identify(m: &Message, electorate: &Electorate) -> (String, String, Option<Uid
     if rewritten || is_list_address {
         let not_list =
             |mb: &&Mailbox| Some(mb.address.as_str()) != m.list.as_deref() && mb.address != m.from.address;
-        let candidate = m.reply_to.iter().find(not_list).or_else(|| m.cc.iter().rev().find(not_list));
+        let envelope = m.envelope_from.as_ref().map(|a| Mailbox { name: name.clone(), address: a.clone() });
+        let candidate = envelope
+            .iter()
+            .find(not_list)
+            .or_else(|| m.reply_to.iter().find(not_list))
+            .or_else(|| m.cc.iter().rev().find(not_list));
         if let Some(mb) = candidate
             && let Some(uid) = electorate.uid_of_address(&mb.address)
         {
@@ -489,10 +499,36 @@ pub fn parse_message(raw: &[u8]) -> Message {
         reply_to: get("Reply-To").map(parse_address_list).unwrap_or_default(),
         cc: get("Cc").map(parse_address_list).unwrap_or_default(),
         list,
+        envelope_from: headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Received-SPF"))
+            .find_map(|(_, v)| spf_envelope_from(v)),
         subject: get("Subject").map(decode_words).unwrap_or_default(),
         date: get("Date").and_then(parse_date),
         body: body_text(&headers, body),
     }
+}
+
+/// The `envelope-from=` value of a Received-SPF header, if it is a plain address.
+fn spf_envelope_from(v: &str) -> Option<String> {
+    let lower = v.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(i) = rest.find("envelope-from") {
+        let before_ok = i == 0 || matches!(rest.as_bytes()[i - 1], b' ' | b'\t' | b';' | b'(');
+        let after = rest[i + "envelope-from".len()..].trim_start();
+        rest = &rest[i + 1..];
+        let Some(value) = after.strip_prefix('=') else { continue };
+        if !before_ok {
+            continue;
+        }
+        let value = value.trim_start();
+        let end = value.find([';', ' ', '\t', ')']).unwrap_or(value.len());
+        let addr = value[..end].trim_matches(['"', '<', '>']);
+        if addr.contains('@') && !addr.chars().any(char::is_whitespace) {
+            return Some(normalise_address(addr));
+        }
+    }
+    None
 }
 
 /// `<dev.foo.apache.org>` → `dev@foo.apache.org`.
@@ -856,7 +892,7 @@ pub fn parse_date(value: &str) -> Option<Timestamp> {
         "MDT" => -6 * 3600,
         "PST" => -8 * 3600,
         "PDT" => -7 * 3600,
-        z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => {
+        z if z.len() == 5 && z.is_ascii() && (z.starts_with('+') || z.starts_with('-')) => {
             let hh: i64 = z[1..3].parse().ok()?;
             let mm: i64 = z[3..5].parse().ok()?;
             let o = hh * 3600 + mm * 60;
@@ -908,7 +944,15 @@ pub fn parse_ponymail(json: &str) -> Result<Vec<Message>, TabulateError> {
             Some(serde_json::Value::String(c)) => parse_address_list(c),
             _ => Vec::new(),
         };
+        let envelope_from = match mail.get("received_spf") {
+            Some(serde_json::Value::String(v)) => spf_envelope_from(v),
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(|v| v.as_str()).find_map(spf_envelope_from)
+            }
+            _ => None,
+        };
         out.push(Message {
+            envelope_from,
             message_id: strip_angles(mid).to_string(),
             from,
             reply_to: parse_address_list(s("reply_to")),
@@ -975,6 +1019,38 @@ mod tests {
         assert_eq!(t, Timestamp::parse_rfc3339("2026-11-03T09:00:00Z").unwrap());
         assert_eq!(parse_date("3 Nov 2026 09:00 GMT"), Some(t));
         assert_eq!(parse_date("not a date"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+                                        text in "\\PC{0,120}") {
+            let _ = parse_message(&bytes);
+            let mut mbox = b"From x\n".to_vec();
+            mbox.extend_from_slice(&bytes);
+            let messages = parse_mbox(&mbox).unwrap();
+            let _ = tabulate(&messages, &Electorate::default());
+            let _ = castings(&text);
+            let _ = parse_date(&text);
+            let _ = decode_words(&text);
+            let _ = parse_address_list(&text);
+            let _ = spf_envelope_from(&text);
+            let _ = parse_ponymail(&text);
+        }
+
+        #[test]
+        fn dates_with_any_zone_never_panic(zone in "[+-]\\PC{1,4}") {
+            let _ = parse_date(&format!("Tue, 3 Nov 2026 10:00:00 {zone}"));
+        }
+    }
+
+    #[test]
+    fn spf_envelope() {
+        let v = "pass (mail.apache.org: domain of erin@example.org designates 1.2.3.4 as permitted sender) \
+                 client-ip=1.2.3.4; envelope-from=\"Erin@Example.org\"; helo=mx.example.org;";
+        assert_eq!(spf_envelope_from(v).as_deref(), Some("erin@example.org"));
+        assert_eq!(spf_envelope_from("pass envelope-from=<>"), None);
+        assert_eq!(spf_envelope_from("none"), None);
     }
 
     #[test]

@@ -113,10 +113,10 @@ fn without_the_address_map_a_dmarc_vote_is_not_binding() {
 fn ponymail_thread() {
     let json = String::from_utf8(data("bar-0.9.0-rc2.ponymail.json")).unwrap();
     let messages = parse_ponymail(&json).unwrap();
-    assert_eq!(messages.len(), 7);
+    assert_eq!(messages.len(), 8);
     let e = electorate(
         &["ruth", "sam", "ivan", "judy"],
-        &[("ivan@example.org", "ivan"), ("kim@example.com", "kim")],
+        &[("ivan@example.org", "ivan"), ("kim@example.com", "kim"), ("mia@example.edu", "mia")],
         &[("Judy Member", "judy")],
     );
     let t = tabulate(&messages, &e);
@@ -141,14 +141,19 @@ fn ponymail_thread() {
     let lee = vote_of(&t, "lee@outside.example");
     assert_eq!((lee.choice, lee.binding, lee.voter.clone()), (VoteChoice::No, false, None));
 
+    // DMARC with neither Reply-To nor Cc: the SPF-checked envelope sender; a committer, not a member.
+    let mia = vote_of(&t, "mia");
+    assert_eq!((mia.choice, mia.binding, mia.address.as_str()), (VoteChoice::Yes, false, "mia@example.edu"));
+
     assert_eq!(
         t.tally,
         Tally {
             binding_yes: 2,
             binding_no: 1,
+            non_binding_yes: 1,
             non_binding_no: 1,
             non_binding_abstain: 1,
-            ..Tally::default()
+            binding_abstain: 0,
         }
     );
     assert!(!t.tally.passes());
