@@ -168,6 +168,72 @@ impl Tabulation {
     ) -> Vec<Ballot> {
         self.votes.iter().map(|v| mail_ballot(v, vote_seq, vote_round, revision_number)).collect()
     }
+
+    /// Where the vote stands at `now` with a minimum duration of `min_hours` (`None`: no minimum).
+    /// The duration runs from the opening mail; a thread without dates has not run at all.
+    pub fn outcome(&self, now: Timestamp, min_hours: Option<u32>) -> Outcome {
+        let passes = self.tally.passes();
+        if let Some(h) = min_hours {
+            let ends = self.started.map(|s| s.plus_hours(h));
+            let remaining = ends.map_or(i64::from(h) * 3600, |e| e.secs_since(now));
+            if remaining > 0 {
+                return Outcome::StillOpen { remaining_secs: remaining, would_pass: passes };
+            }
+        }
+        if passes { Outcome::Passed } else { Outcome::Failed }
+    }
+
+    /// The body of the `[RESULT]` mail: the outcome, the thread, and every counted vote.
+    pub fn result_body(&self, passed: bool, release_name: &str, thread_url: Option<&str>) -> String {
+        let mut out = format!("The vote on {release_name} {}.\n\n", if passed { "passed" } else { "failed" });
+        if let Some(url) = thread_url {
+            out.push_str(&format!("The vote thread is archived at:\n\n{url}\n\n"));
+        }
+        let t = &self.tally;
+        out.push_str(&format!(
+            "Binding votes: +1: {}, 0: {}, -1: {}.\nNon-binding votes: +1: {}, 0: {}, -1: {}.\n",
+            t.binding_yes,
+            t.binding_abstain,
+            t.binding_no,
+            t.non_binding_yes,
+            t.non_binding_abstain,
+            t.non_binding_no
+        ));
+        for (title, binding) in [("Binding", true), ("Non-binding", false)] {
+            let votes: Vec<&MailVote> = self.votes.iter().filter(|v| v.binding == binding).collect();
+            if votes.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n{title}:\n"));
+            for v in votes {
+                let who = match (&v.voter, v.name.is_empty()) {
+                    (Some(uid), true) => uid.to_string(),
+                    (Some(uid), false) => format!("{} ({uid})", v.name),
+                    (None, true) => v.address.clone(),
+                    (None, false) => format!("{} <{}>", v.name, v.address),
+                };
+                let updated = if v.updated { " (changed)" } else { "" };
+                out.push_str(&format!("{} {who}{updated}\n", v.choice.as_str()));
+            }
+        }
+        out
+    }
+}
+
+/// Where a tabulated vote stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The minimum duration has not elapsed.
+    StillOpen {
+        /// Seconds until it has.
+        remaining_secs: i64,
+        /// Whether it would pass if closed now.
+        would_pass: bool,
+    },
+    /// At least three binding +1 and more binding +1 than -1, and the duration has elapsed.
+    Passed,
+    /// The duration has elapsed and the rule is not met.
+    Failed,
 }
 
 fn mail_ballot(

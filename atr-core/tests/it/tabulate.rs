@@ -6,7 +6,7 @@ use atr_core::ids::{RevisionNumber, Uid};
 use atr_core::model::release::VoteRound;
 use atr_core::model::vote::{Tally, VoteChoice};
 use atr_core::tabulate::{
-    Electorate, MailVote, TabulateError, Tabulation, parse_mbox, parse_ponymail, tabulate,
+    Electorate, MailVote, Outcome, TabulateError, Tabulation, parse_mbox, parse_ponymail, tabulate,
 };
 use atr_core::time::Timestamp;
 
@@ -92,6 +92,20 @@ fn mbox_thread_with_quotes_changed_votes_non_member_and_dmarc() {
     assert_eq!(t.tally, Tally { binding_yes: 4, non_binding_no: 1, ..Tally::default() }, "{:#?}", t.votes);
     assert!(t.tally.passes());
 
+    // Outcome: still open before 72 hours (but would pass), passed after.
+    let start = t.started.unwrap();
+    assert_eq!(
+        t.outcome(start.plus_hours(48), Some(72)),
+        Outcome::StillOpen { remaining_secs: 24 * 3600, would_pass: true }
+    );
+    assert_eq!(t.outcome(start.plus_hours(72), Some(72)), Outcome::Passed);
+    assert_eq!(t.outcome(start, None), Outcome::Passed);
+    let body = t.result_body(true, "Apache Foo 1.2.0", Some("https://lists.apache.org/thread/abc"));
+    assert!(body.starts_with("The vote on Apache Foo 1.2.0 passed."), "{body}");
+    assert!(body.contains("Binding votes: +1: 4, 0: 0, -1: 0."), "{body}");
+    assert!(body.contains("+1 Carol Checker (carol) (changed)"), "{body}");
+    assert!(body.contains("Non-binding:\n-1 Dave Downstream <dave@example.net>"), "{body}");
+
     // The ballots agree with the model's own counting.
     let ballots = t.ballots(2, VoteRound::Committee, RevisionNumber::new(3).unwrap());
     assert_eq!(Tally::of(&ballots), t.tally);
@@ -158,6 +172,9 @@ fn ponymail_thread() {
     );
     assert!(!t.tally.passes());
     assert!(t.tally.shortfall().unwrap().contains("needs at least 3"));
+    let start = t.started.unwrap();
+    assert_eq!(t.outcome(start.plus_hours(100), Some(72)), Outcome::Failed);
+    assert!(matches!(t.outcome(start.plus_hours(1), Some(72)), Outcome::StillOpen { would_pass: false, .. }));
 }
 
 #[test]
