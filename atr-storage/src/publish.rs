@@ -230,6 +230,13 @@ impl Storage {
         let files = list_files(&revision_dir)?;
         let downloads = self.download_dir(&committee, before.project.is_podling, &suffix)?;
         let keys = self.download_root(&committee, before.project.is_podling).join("KEYS");
+        if files.iter().any(|f| downloads.join(f.as_str()) == keys) {
+            return Err(StorageError::PathConflict {
+                path: keys.display().to_string(),
+                reason: "the release has a KEYS file where the committee's KEYS file goes; remove it from the \
+                         release (import its keys into the committee instead) or choose a download path suffix",
+            });
+        }
         for f in &files {
             let target = downloads.join(f.as_str());
             match fs::symlink_metadata(&target) {

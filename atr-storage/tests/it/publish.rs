@@ -234,6 +234,27 @@ fn podling_releases_go_under_incubator() {
 }
 
 #[test]
+fn a_release_keys_file_cannot_shadow_the_committee_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = preview(dir.path(), false, false);
+    s.create_revision(&new_rev("three"), |d| d.write(&rel("KEYS"), b"the release's own KEYS")).unwrap();
+    let (before, _) = transition(&s, "tooling");
+    // With the committee's own directory as the target, the release's KEYS would land on the committee's.
+    let command = Command::Announce {
+        revision: before.latest_revision,
+        email_to: "user-tests@tooling.apache.org".into(),
+        body: None,
+        path_suffix: Some("/".into()),
+    };
+    let t = apply(&before, command, &alice("tooling"), NOW).unwrap();
+    let err = s.announce(&before, &t, KEYS, NOW).unwrap_err();
+    assert!(err.to_string().contains("KEYS file where the committee's KEYS file goes"), "{err}");
+    assert_eq!(phase(&s), ReleasePhase::Preview);
+    assert_eq!(publishing_leftovers(&s), Vec::<String>::new());
+    assert!(!s.layout().downloads().join("tooling/KEYS").exists());
+}
+
+#[test]
 fn download_suffix_cannot_escape() {
     let dir = tempfile::tempdir().unwrap();
     let s = Storage::open(dir.path()).unwrap();
