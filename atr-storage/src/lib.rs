@@ -78,6 +78,7 @@ pub struct Storage {
     pool: Pool,
     session: Session,
     reconciled: ReconcileReport,
+    recovered_publications: publish::PublishRecovery,
 }
 
 impl Storage {
@@ -85,7 +86,10 @@ impl Storage {
     ///
     /// Creates the layout, applies pending migrations, removes interim directories that no live
     /// process holds, and removes revision directories that have no row (a crash between the rename
-    /// and the commit). Other processes may have the same state directory open at the same time.
+    /// and the commit). Then finishes every announce that committed and undoes every one that did
+    /// not ([`Storage::recover_publications`]), so a crash during an announce leaves the release
+    /// either in preview or fully published. Other processes may have the same state directory open
+    /// at the same time.
     pub fn open(state_dir: impl AsRef<Path>) -> Result<Storage, StorageError> {
         let layout = Layout::new(state_dir.as_ref());
         std::fs::create_dir_all(layout.root())
@@ -102,7 +106,20 @@ impl Storage {
         let session = started.0;
         drop(open_lock);
 
-        Ok(Storage { pool: Pool::new(db_path, conn), layout, session, reconciled })
+        let mut storage = Storage {
+            pool: Pool::new(db_path, conn),
+            layout,
+            session,
+            reconciled,
+            recovered_publications: publish::PublishRecovery::default(),
+        };
+        storage.recovered_publications = storage.recover_publications()?;
+        Ok(storage)
+    }
+
+    /// What [`Storage::open`] completed or undid of interrupted announces.
+    pub fn recovered_publications(&self) -> &publish::PublishRecovery {
+        &self.recovered_publications
     }
 
     /// The state directory map.
