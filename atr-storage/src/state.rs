@@ -54,6 +54,13 @@ impl Storage {
                     self.layout().revision(project, version, n)
                 });
             }
+            // Uploads still waiting for validation will become a newer revision: no vote meanwhile.
+            let pending = tx
+                .quarantined_of_release(project, version)?
+                .iter()
+                .filter(|q| q.status == crate::quarantine::QuarantineStatus::Pending)
+                .count();
+            state.checks.quarantined = u32::try_from(pending).unwrap_or(u32::MAX);
             if let Some(round) = release.vote_round {
                 state.ballots = tx.ballots(project, version, release.vote_seq, round)?;
             }

@@ -111,3 +111,19 @@ fn validation_task_that_fails_for_good_fails_the_upload_with_a_reason() {
     assert!(!s.reject_quarantined(quarantined.id, "cleanup", NOW).unwrap(), "already decided");
     assert!(!s.quarantine_dir(quarantined.id).exists(), "the files are removed");
 }
+
+#[test]
+fn a_pending_upload_is_counted_in_the_release_state_so_no_vote_starts_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut a: &[u8] = b"archive bytes";
+    let out =
+        s.upload(&new_rev("upload"), vec![Upload { path: rel("foo-1.0.0.tar.gz"), reader: &mut a }]).unwrap();
+    let UploadOutcome::Quarantined { quarantined, .. } = out else { panic!("expected quarantine") };
+    let state = s.release_state(&project_key(), &version_key(), NOW).unwrap();
+    assert_eq!(state.checks.quarantined, 1);
+
+    s.accept_quarantined(quarantined.id, NOW).unwrap();
+    let state = s.release_state(&project_key(), &version_key(), NOW).unwrap();
+    assert_eq!(state.checks.quarantined, 0, "an accepted upload is no longer pending");
+}
