@@ -16,6 +16,13 @@ pub(crate) struct Config {
     pub(crate) upload_max_bytes: usize,
     /// How many worker processes the embedded manager keeps alive (0: none; `None`: one per core).
     pub(crate) workers: Option<usize>,
+    /// Serve plain HTTP instead of HTTPS, for running behind a TLS-terminating reverse proxy
+    /// (`serve --plain-http` or `ATR_PLAIN_HTTP=1`). Never the default; logged loudly at start.
+    pub(crate) plain_http: bool,
+    /// Whether session cookies get the `Secure` flag (`ATR_SECURE_COOKIES`, default true). Keep it
+    /// true behind a reverse proxy: the browser still sees HTTPS. Set it to 0 only to try the
+    /// server over plain HTTP without a proxy, where browsers would otherwise drop the cookies.
+    pub(crate) secure_cookies: bool,
 }
 
 impl Config {
@@ -26,6 +33,8 @@ impl Config {
             https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             upload_max_bytes: 2 << 30,
             workers: None,
+            plain_http: false,
+            secure_cookies: true,
         }
     }
 
@@ -41,6 +50,10 @@ impl Config {
     /// - `ATR_UPLOAD_MAX_BYTES`: the largest upload request in bytes (default 2 GiB).
     /// - `ATR_WORKERS`: how many check workers `serve` runs (default one per CPU core; 0 for none,
     ///   when workers run elsewhere with `atr-worker manage`).
+    /// - `ATR_PLAIN_HTTP`: `1` serves plain HTTP on `ATR_HTTPS_BIND` for a TLS-terminating reverse
+    ///   proxy in front (default `0`; same as `serve --plain-http`).
+    /// - `ATR_SECURE_COOKIES`: `0` drops the `Secure` flag of the session cookies (default `1`; keep
+    ///   it behind a reverse proxy, where the browser sees HTTPS).
     pub(crate) fn from_environment() -> anyhow::Result<Config> {
         let mut config = Config::development();
         if let Some(dir) = std::env::var_os("ATR_STATE_DIR") {
@@ -61,6 +74,21 @@ impl Config {
                 format!("ATR_WORKERS={n:?} is not a number of worker processes such as 2 (0 for none)")
             })?);
         }
+        if let Ok(v) = std::env::var("ATR_PLAIN_HTTP") {
+            config.plain_http = flag("ATR_PLAIN_HTTP", &v)?;
+        }
+        if let Ok(v) = std::env::var("ATR_SECURE_COOKIES") {
+            config.secure_cookies = flag("ATR_SECURE_COOKIES", &v)?;
+        }
         Ok(config)
+    }
+}
+
+/// A boolean environment variable: `1`/`true`/`yes` or `0`/`false`/`no`.
+fn flag(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" | "" => Ok(false),
+        _ => anyhow::bail!("{name}={value:?} is not a switch; use 1 (on) or 0 (off)"),
     }
 }

@@ -12,6 +12,7 @@ mod import;
 mod keyinfo;
 mod ops;
 mod pages;
+mod request_id;
 mod routes;
 mod session;
 #[cfg(test)]
@@ -38,7 +39,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the server (configuration from ATR_STATE_DIR and ATR_HTTPS_BIND; see the README).
-    Serve,
+    Serve {
+        /// Serve plain HTTP, only behind a reverse proxy that terminates TLS (also ATR_PLAIN_HTTP=1).
+        #[arg(long)]
+        plain_http: bool,
+    },
     /// Manage local accounts (the development identity provider).
     User {
         #[command(subcommand)]
@@ -110,9 +115,12 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let config = config::Config::from_environment()?;
+    let mut config = config::Config::from_environment()?;
     match Cli::parse().command {
-        Command::Serve => serve(config).await,
+        Command::Serve { plain_http } => {
+            config.plain_http |= plain_http;
+            serve(config).await
+        }
         Command::Token { command: TokenCommand::Create { uid, label, days } } => {
             let storage = atr_storage::Storage::open(&config.state_dir)
                 .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
@@ -208,10 +216,29 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
         session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,
-        secure_cookies: true,
+        secure_cookies: config.secure_cookies,
         upload_limit: config.upload_max_bytes,
     };
 
+    let cannot_listen =
+        || format!("cannot listen on {}; set ATR_HTTPS_BIND to a free address", config.https_bind);
+    if config.plain_http {
+        tracing::warn!(
+            secure_cookies = config.secure_cookies,
+            "PLAIN HTTP (--plain-http / ATR_PLAIN_HTTP=1): no TLS in this process; serve only behind a \
+             reverse proxy that terminates TLS, never exposed directly"
+        );
+        let acceptor = TcpListener::new(config.https_bind).try_bind().await.with_context(cannot_listen)?;
+        tracing::warn!("listening on PLAIN http://{}", config.https_bind);
+        let manager = start_workers(&config)?;
+        let server = Server::new(acceptor);
+        tokio::spawn(stop_on_signal(server.handle()));
+        server.serve(routes::service(app)).await;
+        return stop_workers(manager).await;
+    }
+    if !config.secure_cookies {
+        tracing::warn!("ATR_SECURE_COOKIES=0: session cookies lack the Secure flag");
+    }
     let cert = tls::Certificate::load_or_create(&config.state_dir.join("tls"))?;
     if cert.created {
         tracing::info!(dir = %cert.dir.display(), "made a self-signed TLS certificate");
@@ -219,14 +246,17 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     let rustls =
         RustlsConfig::new(Keycert::new().cert(cert.cert_pem.as_bytes()).key(cert.key_pem.as_bytes()));
     let acceptor =
-        TcpListener::new(config.https_bind).rustls(rustls).try_bind().await.with_context(|| {
-            format!("cannot listen on {}; set ATR_HTTPS_BIND to a free address", config.https_bind)
-        })?;
+        TcpListener::new(config.https_bind).rustls(rustls).try_bind().await.with_context(cannot_listen)?;
     tracing::info!(fingerprint = %cert.fingerprint()?, "listening on https://{}", config.https_bind);
     let manager = start_workers(&config)?;
     let server = Server::new(acceptor);
     tokio::spawn(stop_on_signal(server.handle()));
-    server.serve(routes::router(app)).await;
+    server.serve(routes::service(app)).await;
+    stop_workers(manager).await
+}
+
+/// Stops the worker manager (if any) after the server stopped.
+async fn stop_workers(manager: Option<atr_worker::Manager>) -> anyhow::Result<()> {
     if let Some(manager) = manager {
         let stats = tokio::task::spawn_blocking(move || manager.shutdown()).await??;
         tracing::info!(?stats, "workers stopped");

@@ -437,3 +437,352 @@ pub(crate) fn delete_token(s: &Storage, actor: &Actor, id: i64, now: Timestamp) 
     })?;
     Ok(())
 }
+
+/// Where links in mails point (the platform's public origin).
+pub(crate) const SITE_ORIGIN: &str = "https://release-test.apache.org";
+
+/// The default body of a `[VOTE]` mail when the policy has no template (ATR's, §9).
+pub(crate) const DEFAULT_VOTE_TEMPLATE: &str = "Hello [COMMITTEE],\n\n\
+I'd like to call a vote on releasing the following artifacts as Apache [PROJECT] [VERSION].\n\n\
+The release candidate page, including downloads, can be found at:\n\n  [REVIEW_URL]\n\n\
+The release artifacts are signed with one or more OpenPGP keys from:\n\n  [KEYS_FILE]\n\n\
+Please review the release candidate and vote accordingly.\n\n\
+[ ] +1 Release this package\n[ ] +0 Abstain\n[ ] -1 Do not release this package (please provide specific comments)\n\n\
+You can vote on the platform at the URL above, or manually by replying to this email.\n\n\
+This vote will remain open for [DURATION] hours.\n\n[RELEASE_CHECKLIST]\n\
+Thanks,\n[YOUR_FULL_NAME] ([YOUR_ASF_ID])\n";
+
+/// The SHA-512 (hex) of every artifact of revision `n`, by path.
+pub(crate) fn artifact_digests(
+    s: &Storage,
+    policy: &atr_core::model::ReleasePolicy,
+    project: &ProjectKey,
+    version: &VersionKey,
+    n: atr_core::ids::RevisionNumber,
+) -> Result<Vec<(atr_core::path::RelPath, String)>, WebError> {
+    use sha2::Digest as _;
+    let classes = policy.classification_policy().unwrap_or_default();
+    let root = s.layout().revision(project, version, n);
+    let mut out = Vec::new();
+    for path in s.revision_files(project, version, n)? {
+        if !atr_core::classify::classify(&path, &classes).class.is_artifact() {
+            continue;
+        }
+        let full = root.join(path.as_str());
+        let mut f = std::fs::File::open(&full).map_err(|e| WebError::internal("read an artifact", e))?;
+        let mut h = sha2::Sha512::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let k = std::io::Read::read(&mut f, &mut buf)
+                .map_err(|e| WebError::internal("hash an artifact", e))?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+        }
+        out.push((path, h.finalize().iter().map(|b| format!("{b:02x}")).collect()));
+    }
+    Ok(out)
+}
+
+/// Replaces the `[NAME]` placeholders of `template` by `values`.
+pub(crate) fn fill_template(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("[{name}]"), value);
+    }
+    out
+}
+
+/// The body of the `[VOTE]` mail: the policy's template with its placeholders filled, then the
+/// revision voted on and the SHA-512 of every artifact, so voters know exactly what they vote on.
+pub(crate) fn vote_mail_body(
+    s: &Storage,
+    state: &atr_core::lifecycle::ReleaseState,
+    uid: &atr_core::ids::Uid,
+    hours: u32,
+) -> Result<String, WebError> {
+    let release = state.release.as_ref().ok_or_else(|| WebError::not_found("There is no such release."))?;
+    let n = state.latest_revision.ok_or_else(|| WebError::invalid("The release has no revision yet."))?;
+    let policy = &state.project.policy;
+    let template = if policy.start_vote_template.trim().is_empty() {
+        DEFAULT_VOTE_TEMPLATE
+    } else {
+        policy.start_vote_template.as_str()
+    };
+    let committee = &state.project.committee_key;
+    let has_keys = !s.read(|tx| tx.signing_keys_of_committee(committee))?.is_empty();
+    let keys_file = if has_keys {
+        format!("{SITE_ORIGIN}/keys/export/{committee}")
+    } else {
+        "[Sorry, the KEYS file is missing!]".to_owned()
+    };
+    let (p, v) = (&release.project_key, &release.version_key);
+    let body = fill_template(
+        template,
+        &[
+            ("COMMITTEE", committee.to_string()),
+            ("DURATION", hours.to_string()),
+            ("KEYS_FILE", keys_file),
+            ("PROJECT", state.project.project_name.clone()),
+            ("RELEASE_CHECKLIST", policy.release_checklist.clone()),
+            ("REVIEW_URL", format!("{SITE_ORIGIN}/vote/{p}/{v}")),
+            ("VERSION", v.to_string()),
+            ("YOUR_ASF_ID", uid.to_string()),
+            ("YOUR_FULL_NAME", uid.to_string()),
+        ],
+    );
+    let mut out = body.trim_end().to_owned();
+    out.push_str(&format!("\n\nThis vote is on revision {n} of {p}-{v}. SHA-512 of each artifact:\n\n"));
+    for (path, digest) in artifact_digests(s, policy, p, v, n)? {
+        out.push_str(&format!("{digest}  {path}\n"));
+    }
+    Ok(out)
+}
+
+/// What starting a vote asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct StartVoteRequest {
+    /// The revision the release manager looked at.
+    pub(crate) revision: Option<atr_core::ids::RevisionNumber>,
+    /// The mailing list (one of the permitted recipients).
+    pub(crate) email_to: String,
+    /// Vote length in hours (`None`: the policy's).
+    pub(crate) duration_hours: Option<u32>,
+    /// Checkers whose concerns were acknowledged.
+    pub(crate) concerns_noted: std::collections::BTreeSet<String>,
+}
+
+/// Where the mail of a lifecycle step went.
+fn deliver(
+    s: &Storage,
+    mail: &atr_core::lifecycle::Mail,
+    body: String,
+    to: &str,
+    in_reply_to: Option<String>,
+    now: Timestamp,
+) -> Result<atr_storage::outbox::Delivered, WebError> {
+    let out = atr_storage::outbox::OutgoingMail {
+        from: format!("{}@apache.org", mail.from),
+        from_name: mail.from.to_string(),
+        to: vec![to.to_owned()],
+        subject: mail.subject.clone(),
+        body,
+        in_reply_to,
+        date: now,
+    };
+    s.deliver_local(&out, &[to]).map_err(|e| WebError::invalid(format!("The mail was not sent: {e}.")))
+}
+
+/// Starts the vote on the latest draft revision (every guard in the core): the phase change and
+/// its audit record (with the acknowledged concerns) are written, then the `[VOTE]` mail built
+/// from the policy template is delivered to the chosen list. Returns the mail's Message-ID.
+pub(crate) fn start_vote(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    req: StartVoteRequest,
+    now: Timestamp,
+) -> Result<Option<String>, WebError> {
+    let state = s.release_state(project, version, now)?;
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    let hours = req
+        .duration_hours
+        .unwrap_or(state.project.policy.min_hours.max(atr_core::model::policy::DEFAULT_MIN_HOURS));
+    let body = if state.release.as_ref().is_some_and(|r| r.phase == ReleasePhase::Draft)
+        && state.latest_revision.is_some()
+    {
+        Some(vote_mail_body(s, &state, &uid, hours)?)
+    } else {
+        None
+    };
+    let command = Command::StartVote {
+        revision: req.revision,
+        duration_hours: Some(hours),
+        email_to: Some(req.email_to.clone()),
+        subject: None,
+        body,
+        concerns_noted: req.concerns_noted,
+    };
+    let t = apply(&state, command, actor, now)?;
+    s.write(|tx| {
+        tx.record_transition(&state, &t, now)?;
+        let mut sent = None;
+        for mail in t.mails() {
+            if let atr_core::lifecycle::MailTo::List(to) = &mail.to {
+                let body = mail.body.clone().unwrap_or_default();
+                sent = Some(deliver(s, mail, body, to, None, now)?.message_id);
+            }
+        }
+        Ok::<_, WebError>(sent)
+    })
+}
+
+/// Records a ballot cast in the app (trusted vote mode) by `actor`, with who, when and the revision.
+pub(crate) fn cast_ballot(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    choice: atr_core::model::VoteChoice,
+    comment: String,
+    now: Timestamp,
+) -> Result<atr_core::model::Ballot, WebError> {
+    let state = s.release_state(project, version, now)?;
+    let (ballot, audit) = atr_core::lifecycle::cast_ballot(&state, actor, choice, comment, now)?;
+    s.write(|tx| {
+        tx.insert_ballot(project, version, &ballot)?;
+        tx.append_audit(&audit)
+    })?;
+    Ok(ballot)
+}
+
+/// The Message-ID of the latest `[VOTE]` mail of `release` in the archive of `list`, if any.
+pub(crate) fn vote_thread(s: &Storage, list: &str, subject: &str) -> Option<String> {
+    let path = s.list_archive(list).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    let messages = atr_core::tabulate::parse_mbox(&bytes).ok()?;
+    messages.into_iter().rev().find(|m| m.subject == subject).map(|m| m.message_id)
+}
+
+/// Resolves the running vote (the tally, phase and minimum duration decided by the core): passed
+/// makes a preview revision (hard-link copy) with the phase change in its transaction; failed and
+/// cancelled return to the draft. The result mail replies to the vote thread on the list the vote
+/// was sent to.
+pub(crate) fn resolve_vote(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    resolution: atr_core::model::VoteResolution,
+    result_body: Option<String>,
+    now: Timestamp,
+) -> Result<atr_core::lifecycle::Transition, WebError> {
+    let state = s.release_state(project, version, now)?;
+    let list = vote_list(s, &state)?;
+    let list = list.as_deref();
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    let t = apply(&state, Command::Resolve { resolution, evidence: None }, actor, now)?;
+    let creates = t.effects.iter().any(|e| matches!(e, Effect::CreateRevision { .. }));
+    if creates {
+        let grant = authorise(actor, Action::ResolveVote, &state.project.committee_key)?;
+        let mut req = NewRevision::new(
+            project.clone(),
+            version.clone(),
+            uid,
+            now,
+            "Create a preview revision from the last candidate draft",
+        )
+        .in_phases(&[ReleasePhase::Candidate]);
+        req.as_admin = grant.as_admin;
+        if let Some(n) = state.latest_revision {
+            req = req.expecting_latest(n);
+        }
+        s.create_revision_with(
+            &req,
+            |_| Ok::<_, WebError>(()),
+            |tx, rev| {
+                // The guard compares with the latest revision, which is now the new one.
+                let before =
+                    atr_core::lifecycle::ReleaseState { latest_revision: Some(rev.number), ..state.clone() };
+                tx.record_transition(&before, &t, now).map(|_| ())
+            },
+            &mut |_| {},
+        )?;
+    } else {
+        s.write(|tx| tx.record_transition(&state, &t, now))?;
+    }
+    if let Some(list) = list {
+        let release = state.release.as_ref().map(|r| r.key().to_string()).unwrap_or_default();
+        for mail in t.mails() {
+            let subject_of_vote = format!("[VOTE] Release {} {}", state.project.project_name, version);
+            let thread = vote_thread(s, list, &subject_of_vote);
+            let body = result_body
+                .clone()
+                .unwrap_or_else(|| format!("The vote on {release} is resolved: {resolution}.\n"));
+            let to = match &mail.to {
+                atr_core::lifecycle::MailTo::List(l) => l.clone(),
+                atr_core::lifecycle::MailTo::VoteThread => list.to_owned(),
+            };
+            deliver(s, mail, body, &to, thread, now)?;
+        }
+    }
+    Ok(t)
+}
+
+/// The list the running vote was sent to (from the audit record of its start), if any.
+pub(crate) fn vote_list(
+    s: &Storage,
+    state: &atr_core::lifecycle::ReleaseState,
+) -> Result<Option<String>, WebError> {
+    let (Some(release), Some(n)) = (&state.release, state.latest_revision) else { return Ok(None) };
+    let events = s.read(|tx| tx.audit_events_for(&format!("{} {n}", release.key())))?;
+    Ok(events
+        .iter()
+        .rev()
+        .find(|e| e.action == atr_core::model::AuditAction::VoteStart)
+        .and_then(|e| e.details.get("email_to")?.as_str().map(str::to_owned)))
+}
+
+/// Tabulates a vote thread (an mbox file, or a Pony Mail JSON thread when it starts with `{`) for
+/// the committee's electorate and stores the counted votes as the running round's ballots.
+pub(crate) fn import_thread(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Result<atr_core::tabulate::Tabulation, WebError> {
+    let state = s.release_state(project, version, now)?;
+    let release = state.release.clone().ok_or_else(|| WebError::not_found("There is no such release."))?;
+    let grant = authorise(actor, Action::ResolveVote, &state.project.committee_key)?;
+    let (Some(round), ReleasePhase::Candidate) = (release.vote_round, release.phase) else {
+        return Err(WebError::from(atr_core::error::Refusal::new(
+            atr_core::error::RefusalKind::Conflict,
+            format!("tabulate the vote on {}", release.key()),
+            format!("the release is in the {} phase, not voting", release.phase.label()),
+            "Only a running vote can be tabulated.",
+        )));
+    };
+    let messages = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| WebError::invalid("The Pony Mail JSON thread is not UTF-8 text."))?;
+        atr_core::tabulate::parse_ponymail(text)
+    } else {
+        atr_core::tabulate::parse_mbox(bytes)
+    }
+    .map_err(|e| WebError::invalid(format!("The vote thread could not be read: {e}.")))?;
+    let committee = s
+        .read(|tx| tx.committee(&state.project.committee_key))?
+        .ok_or_else(|| WebError::not_found("The release's committee is missing."))?;
+    let electorate = atr_core::tabulate::Electorate {
+        members: committee.members.iter().cloned().collect(),
+        ..atr_core::tabulate::Electorate::default()
+    };
+    let tab = atr_core::tabulate::tabulate(&messages, &electorate);
+    let n = state.latest_revision.unwrap_or(atr_core::ids::RevisionNumber::FIRST);
+    let ballots = tab.ballots(release.vote_seq, round, n);
+    s.write(|tx| {
+        for b in &ballots {
+            tx.insert_ballot(project, version, b)?;
+        }
+        let details = serde_json::json!({
+            "change": "tabulate",
+            "messages": messages.len(),
+            "votes": ballots.len(),
+            "binding_yes": tab.tally.binding_yes,
+            "binding_no": tab.tally.binding_no,
+        });
+        tx.append_audit(&audit_event(
+            actor,
+            grant.as_admin,
+            atr_core::model::AuditAction::BallotCast,
+            release.key().to_string(),
+            details,
+            now,
+        ))
+    })?;
+    Ok(tab)
+}

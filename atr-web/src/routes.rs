@@ -11,7 +11,7 @@ use salvo::http::{FormLimits, StatusCode};
 use salvo::prelude::*;
 use serde::Deserialize;
 
-use crate::handlers::{IncomingFlash, admin, browse, compose, files, ignores, keys, tokens};
+use crate::handlers::{IncomingFlash, admin, browse, compose, files, ignores, keys, tokens, vote};
 use crate::identity::LocalAccounts;
 use crate::pages;
 use crate::session::{self, Session};
@@ -60,6 +60,9 @@ impl AccountsCache {
 /// The largest KEYS file upload accepted (the largest ASF KEYS files are a few hundred KiB).
 const KEYS_UPLOAD_LIMIT: usize = 8 << 20;
 
+/// The largest vote thread (mbox or Pony Mail JSON) accepted for tabulation.
+const VOTE_THREAD_LIMIT: usize = 16 << 20;
+
 /// Every route of the server.
 ///
 /// Every request passes [`session_hoop`], which refuses a state-changing request without the
@@ -78,6 +81,12 @@ pub(crate) fn router(app: App) -> Router {
                 .hoop(session_hoop)
                 .get(compose::upload_form)
                 .post(compose::upload),
+        )
+        .push(
+            Router::with_path("vote/tabulate/{project}/{version}")
+                .hoop(SecureMaxSize::new(VOTE_THREAD_LIMIT))
+                .hoop(session_hoop)
+                .post(vote::tabulate),
         )
         .push(
             Router::with_path("keys/upload")
@@ -118,7 +127,11 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("tokens").get(tokens::list).post(tokens::create))
                 .push(Router::with_path("tokens/delete").post(tokens::delete))
                 .push(Router::with_path("admin/releases").get(admin::releases))
-                .push(Router::with_path("admin/tasks").get(admin::tasks)),
+                .push(Router::with_path("admin/tasks").get(admin::tasks))
+                .push(Router::with_path("vote/{project}/{version}").get(vote::page))
+                .push(Router::with_path("vote/start/{project}/{version}").post(vote::start))
+                .push(Router::with_path("vote/ballot/{project}/{version}").post(vote::ballot))
+                .push(Router::with_path("vote/resolve/{project}/{version}").post(vote::resolve)),
         )
 }
 

@@ -519,3 +519,58 @@ pub(crate) fn diff(
     }
     Ok(d)
 }
+
+/// The vote page: the release's lifecycle state, what the vote is on, and where it stands.
+#[derive(Debug)]
+pub(crate) struct VoteView {
+    /// The core's view of the release (phase, latest revision, checks, ballots).
+    pub(crate) state: atr_core::lifecycle::ReleaseState,
+    pub(crate) release: Release,
+    /// SHA-512 of each artifact of the latest revision.
+    pub(crate) digests: Vec<(RelPath, String)>,
+    /// Why a vote cannot start now (the core's refusal with every concern acknowledged), if so.
+    pub(crate) start_refusal: Option<String>,
+    /// Lists the viewer may send the vote to.
+    pub(crate) recipients: Vec<String>,
+    /// The tally of the ballots of the running round.
+    pub(crate) tally: atr_core::model::Tally,
+}
+
+/// The vote page of release `p`-`v` as `actor` sees it at `now`.
+pub(crate) fn vote(
+    s: &Storage,
+    actor: &Actor,
+    p: &ProjectKey,
+    v: &VersionKey,
+    now: Timestamp,
+) -> Result<VoteView, WebError> {
+    let state = s.release_state(p, v, now)?;
+    let release =
+        state.release.clone().ok_or_else(|| WebError::not_found(format!("There is no release {p}-{v}.")))?;
+    let digests = match state.latest_revision {
+        Some(n) if release.phase != atr_core::model::ReleasePhase::Release => {
+            crate::ops::artifact_digests(s, &state.project.policy, p, v, n)?
+        }
+        _ => Vec::new(),
+    };
+    let recipients = actor
+        .uid
+        .as_ref()
+        .map(|u| atr_core::lifecycle::permitted_vote_recipients(u, &state.project.committee_key))
+        .unwrap_or_default();
+    let start_refusal = if release.phase == atr_core::model::ReleasePhase::Draft {
+        let dry = atr_core::lifecycle::Command::StartVote {
+            revision: state.latest_revision,
+            duration_hours: None,
+            email_to: recipients.first().cloned(),
+            subject: None,
+            body: None,
+            concerns_noted: state.checks.concerns.clone(),
+        };
+        atr_core::lifecycle::apply(&state, dry, actor, now).err().map(|r| r.to_string())
+    } else {
+        None
+    };
+    let tally = atr_core::model::Tally::of(&state.ballots);
+    Ok(VoteView { state, release, digests, start_refusal, recipients, tally })
+}

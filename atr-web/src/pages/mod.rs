@@ -7,6 +7,7 @@ pub(crate) mod files;
 pub(crate) mod ignores;
 pub(crate) mod keys;
 pub(crate) mod tokens;
+pub(crate) mod vote;
 
 use atr_core::permissions::Actor;
 use maud::{DOCTYPE, Markup, html};

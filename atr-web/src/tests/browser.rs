@@ -197,7 +197,7 @@ async fn a_release_manager_composes_a_release_in_chromium() {
         format!("http://{}", acceptor.holdings()[0].local_addr.to_string().trim_start_matches("socket://"));
     let server = Server::new(acceptor);
     let handle = server.handle();
-    tokio::spawn(server.serve(routes::router(app.app.clone())));
+    tokio::spawn(server.serve(routes::service(app.app.clone())));
 
     let port = free_port();
     let _driver = Driver(

@@ -5,6 +5,7 @@ mod browser;
 mod compose;
 mod roles;
 mod snapshots;
+mod vote;
 
 use std::sync::Arc;
 

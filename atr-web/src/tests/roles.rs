@@ -115,6 +115,10 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/keys/ssh/delete", "fingerprint=x"),
     ("/tokens", "label=l&days=3"),
     ("/tokens/delete", "id=1"),
+    ("/vote/start/test-client/0.1", "email_to=dev%40test.apache.org"),
+    ("/vote/ballot/test-client/0.1", "choice=%2B1"),
+    ("/vote/resolve/test-client/0.1", "resolution=cancelled"),
+    ("/vote/tabulate/test-client/0.1", ""),
 ];
 
 /// Tidy: every route with a POST handler in the route table is in [`ALL_POSTS`], so the CSRF

@@ -1,4 +1,6 @@
 //! Integration tests of the `atr-web` binary, run as a real process.
 
 mod commands;
+mod plain_http;
 mod serve;
+mod workers;

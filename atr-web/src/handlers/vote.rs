@@ -1,0 +1,179 @@
+//! Handlers of the vote: the vote page, starting a vote, ballots cast in the app, tabulating a
+//! mail thread (mbox or Pony Mail JSON) and resolving the vote.
+
+use std::collections::BTreeSet;
+
+use atr_core::ids::RevisionNumber;
+use atr_core::model::{ReleasePhase, VoteChoice, VoteResolution};
+use atr_core::permissions::{Action, authorise};
+use salvo::prelude::*;
+use serde::Deserialize;
+
+use super::{Cx, form, now, release_params};
+use crate::error::WebError;
+use crate::{ops, pages, views};
+
+/// The largest vote thread accepted for tabulation.
+const THREAD_LIMIT: usize = 16 << 20;
+
+#[handler]
+pub(crate) async fn page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let (actor, at) = (cx.actor.clone(), now());
+    let view = cx.run(move |s| views::vote(s, &actor, &p, &v, at)).await?;
+    let committee = &view.state.project.committee_key;
+    authorise(&cx.actor, Action::ViewRelease, committee)?;
+    let can_vote = authorise(&cx.actor, Action::CastBallot, committee).is_ok();
+    let can_resolve = authorise(&cx.actor, Action::ResolveVote, committee).is_ok();
+    cx.render(res, pages::vote::vote(&cx.chrome(), &view, can_vote, can_resolve));
+    Ok(())
+}
+
+/// Starts the vote: the acknowledged concerns are the checked `concern` boxes.
+#[handler]
+pub(crate) async fn start(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let data = req
+        .form_data()
+        .await
+        .map_err(|e| WebError::bad_request(format!("The vote form could not be read: {e}.")))?;
+    let field = |name: &str| data.fields.get(name).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let revision = field("revision")
+        .map(|r| {
+            RevisionNumber::parse(&r).map_err(|e| {
+                WebError::invalid(format!("`{}` is not a revision number: {e}", r.escape_debug()))
+            })
+        })
+        .transpose()?;
+    let duration_hours = field("duration_hours")
+        .map(|d| {
+            d.parse::<u32>().map_err(|_| {
+                WebError::invalid(format!("`{}` is not a number of hours, such as 72.", d.escape_debug()))
+            })
+        })
+        .transpose()?;
+    let concerns_noted: BTreeSet<String> =
+        data.fields.get_vec("concern").map(|v| v.iter().cloned().collect()).unwrap_or_default();
+    let request = ops::StartVoteRequest {
+        revision,
+        email_to: field("email_to").unwrap_or_default(),
+        duration_hours,
+        concerns_noted,
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let sent = cx.run(move |s| ops::start_vote(s, &actor, &pp, &vv, request, at)).await?;
+    let message = match sent {
+        Some(id) => format!("The vote has started; the vote mail <{id}> was sent."),
+        None => "The vote has started.".to_owned(),
+    };
+    cx.redirect(res, &format!("/vote/{p}/{v}"), true, message);
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct BallotForm {
+    choice: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// Casts the logged-in committer's ballot (trusted vote mode).
+#[handler]
+pub(crate) async fn ballot(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: BallotForm = form(req, "choice (+1, 0 or -1) and comment").await?;
+    let choice: VoteChoice = f.choice.trim().parse().map_err(|_| {
+        WebError::invalid(format!("`{}` is not a vote; choose +1, 0 or -1.", f.choice.escape_debug()))
+    })?;
+    if f.comment.len() > 10_000 {
+        return Err(WebError::invalid("The comment is longer than 10,000 characters; shorten it."));
+    }
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let b = cx.run(move |s| ops::cast_ballot(s, &actor, &pp, &vv, choice, f.comment, at)).await?;
+    let kind = if b.binding { "binding" } else { "non-binding" };
+    cx.redirect(
+        res,
+        &format!("/vote/{p}/{v}"),
+        true,
+        format!("Your {kind} vote {} on revision {} is recorded.", b.choice.as_str(), b.revision_number),
+    );
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct ResolveForm {
+    resolution: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Resolves the vote as passed, failed or cancelled (the rules are the core's).
+#[handler]
+pub(crate) async fn resolve(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: ResolveForm = form(req, "resolution (passed, failed or cancelled)").await?;
+    let resolution: VoteResolution = f.resolution.trim().parse().map_err(|_| {
+        WebError::invalid(format!(
+            "`{}` is not a resolution; choose passed, failed or cancelled.",
+            f.resolution.escape_debug()
+        ))
+    })?;
+    let body = Some(f.body).filter(|b| !b.trim().is_empty());
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let t = cx.run(move |s| ops::resolve_vote(s, &actor, &pp, &vv, resolution, body, at)).await?;
+    let phase = t.state.phase().unwrap_or(ReleasePhase::Draft);
+    let to = match phase {
+        ReleasePhase::Preview => format!("/finish/{p}/{v}"),
+        ReleasePhase::Candidate => format!("/vote/{p}/{v}"),
+        _ => format!("/compose/{p}/{v}"),
+    };
+    cx.redirect(
+        res,
+        &to,
+        true,
+        format!("The vote is resolved as {resolution}; the release is now in the {} phase.", phase.label()),
+    );
+    Ok(())
+}
+
+/// Tabulates an uploaded vote thread (email vote mode): shows the tally and the outcome, stores the
+/// counted votes as the round's ballots, and offers the resolution with the result mail.
+#[handler]
+pub(crate) async fn tabulate(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let data = req.form_data().await.map_err(|e| {
+        WebError::bad_request(format!(
+            "The thread upload could not be read ({e}); send an mbox or Pony Mail JSON file."
+        ))
+    })?;
+    let file = data
+        .files
+        .get("thread")
+        .ok_or_else(|| WebError::invalid("Choose the vote thread file (mbox or Pony Mail JSON)."))?;
+    if file.size() > THREAD_LIMIT as u64 {
+        return Err(WebError::invalid(format!("The thread is larger than {} MiB.", THREAD_LIMIT >> 20)));
+    }
+    let bytes = std::fs::read(file.path()).map_err(|e| WebError::internal("read the uploaded thread", e))?;
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let (view, tab) = cx
+        .run(move |s| {
+            let tab = ops::import_thread(s, &actor, &pp, &vv, &bytes, at)?;
+            Ok((views::vote(s, &actor, &pp, &vv, at)?, tab))
+        })
+        .await?;
+    cx.render(res, pages::vote::tabulated(&cx.chrome(), &view, &tab, at));
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! The vote through HTTP and the web's operations: start (with its refusals), ballots in the app,
+//! tabulating a mail thread, resolving passed, failed and cancelled.
+
+use std::collections::BTreeSet;
+
+use atr_core::check::{CheckResult, CheckStatus, CheckerId};
+use atr_core::ids::{CommitteeKey, ProjectKey, RevisionNumber, Uid, VersionKey};
+use atr_core::model::{ReleasePhase, VoteChoice, VoteMode, VoteResolution};
+use atr_core::path::RelPath;
+use atr_core::permissions::Actor;
+use atr_storage::db::checks::ResultContext;
+use salvo::http::StatusCode;
+
+use super::{Browser, TestApp};
+use crate::ops;
+
+const TARBALL: &str = "apache-test-client-0.1-src.tar.gz";
+const TARBALL_BYTES: &[u8] = b"not really a tarball";
+
+pub(super) fn keys() -> (ProjectKey, VersionKey) {
+    (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.1").unwrap())
+}
+
+pub(super) fn phase(app: &TestApp) -> ReleasePhase {
+    let (p, v) = keys();
+    app.storage.read(|tx| tx.release(&p, &v)).unwrap().unwrap().phase
+}
+
+pub(super) fn latest(app: &TestApp) -> RevisionNumber {
+    let (p, v) = keys();
+    app.storage.read(|tx| tx.latest_revision(&p, &v)).unwrap().unwrap()
+}
+
+/// A member of `test` who is not in the accounts file (for ballots cast through the operations).
+pub(super) fn member(uid: &str) -> Actor {
+    let committee = CommitteeKey::new("test").unwrap();
+    Actor {
+        uid: Some(Uid::new(uid).unwrap()),
+        participant_of: BTreeSet::from([committee.clone()]),
+        member_of: BTreeSet::from([committee]),
+        admin: false,
+    }
+}
+
+/// Completes the queued check tasks of the latest revision, as a worker would.
+pub(super) fn finish_checks(app: &TestApp) {
+    let (p, v) = keys();
+    let n = latest(app);
+    let now = crate::handlers::now();
+    app.storage
+        .write(|tx| {
+            for t in tx.tasks_for_revision(&p, &v, n)? {
+                tx.complete_queued_task(t.id, "test", now, &serde_json::json!({}))?;
+            }
+            Ok::<_, atr_storage::StorageError>(())
+        })
+        .unwrap();
+}
+
+/// Sets the vote mode of `test-client`.
+pub(super) fn set_vote_mode(app: &TestApp, mode: VoteMode) {
+    let (p, _) = keys();
+    app.storage
+        .write(|tx| {
+            let mut project = tx.project(&p)?.unwrap();
+            project.policy.vote_mode = mode;
+            tx.set_release_policy(&p, &project.policy)
+        })
+        .unwrap();
+}
+
+/// bob starts `test-client` 0.1 and uploads a tarball, its signature and checksum; alice (member)
+/// is logged in and returned with her token.
+pub(super) async fn draft_with_files(app: &TestApp) -> (Browser, String) {
+    let (mut bob, token) = app.browser(Some("bob")).await;
+    let (status, _) = bob.post(app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let files: [(&str, &[u8]); 3] = [
+        (TARBALL, TARBALL_BYTES),
+        ("apache-test-client-0.1-src.tar.gz.asc", b"-----BEGIN PGP SIGNATURE-----\n"),
+        ("README.txt", b"Read me.\n"),
+    ];
+    let (status, body) =
+        bob.upload(app, &format!("/upload/test-client/0.1?csrf_token={token}"), &files, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    app.browser(Some("alice")).await
+}
+
+pub(super) fn sha512_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha512::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The messages in the Maildir outbox.
+pub(super) fn outbox(app: &TestApp) -> Vec<String> {
+    let dir = app.storage.mail_outbox().join("new");
+    let mut out: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+pub(super) async fn start_vote(app: &TestApp, alice: &mut Browser, token: &str) {
+    let form = format!(
+        "csrf_token={token}&revision={}&email_to=dev%40test.apache.org&duration_hours=72",
+        latest(app)
+    );
+    let (status, body) = alice.post(app, "/vote/start/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(phase(app), ReleasePhase::Candidate);
+}
+
+#[tokio::test]
+async fn a_vote_starts_only_when_checks_are_done_and_its_mail_names_every_digest() {
+    let app = TestApp::new();
+    let (mut alice, token) = draft_with_files(&app).await;
+    let n = latest(&app);
+
+    // Checks still queued: refused with the core's reason, on the page and on the post.
+    let (status, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("all checks must be completed before starting a vote"), "{page}");
+    let form = format!("csrf_token={token}&revision={n}&email_to=dev%40test.apache.org");
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("all checks must be completed before starting a vote"), "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Draft);
+    assert!(outbox(&app).is_empty(), "no mail for a refused vote");
+
+    finish_checks(&app);
+    // A list outside the permitted ones is refused.
+    let bad = format!("csrf_token={token}&revision={n}&email_to=everyone%40example.org");
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("dev@test.apache.org"), "the permitted lists are named\n{body}");
+
+    start_vote(&app, &mut alice, &token).await;
+    let mails = outbox(&app);
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(mail.contains("Subject: [VOTE] Release Apache Test Client 0.1"), "{mail}");
+    assert!(mail.contains("To: dev@test.apache.org"), "{mail}");
+    assert!(mail.contains(&format!("revision {n}")), "{mail}");
+    assert!(mail.contains(&format!("{}  {TARBALL}", sha512_hex(TARBALL_BYTES))), "{mail}");
+    assert!(mail.contains("open for 72 hours"), "placeholders filled\n{mail}");
+    let archive = std::fs::read_to_string(app.storage.list_archive("dev@test.apache.org").unwrap()).unwrap();
+    assert!(archive.contains("[VOTE] Release"), "the list archive has the vote\n{archive}");
+
+    // The audit record says who started it and on which list.
+    let (p, v) = keys();
+    let events = app.storage.read(|tx| tx.audit_events_for(&format!("{p}-{v} {n}"))).unwrap();
+    assert!(events.iter().any(|e| e.action == atr_core::model::AuditAction::VoteStart), "{events:?}");
+
+    // Starting twice is refused: the vote is running.
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already running"), "{body}");
+}
+
+#[tokio::test]
+async fn blockers_refuse_the_vote_and_concerns_must_be_acknowledged() {
+    let app = TestApp::new();
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    let (p, v) = keys();
+    let n = latest(&app);
+    let ctx = ResultContext {
+        project_key: &p,
+        version_key: &v,
+        revision_number: n,
+        created: crate::handlers::now(),
+        inputs_hash: None,
+        cached: false,
+    };
+    let tarball = RelPath::new(TARBALL).unwrap();
+    let concern = CheckResult::new(
+        CheckerId::LICENSE_HEADERS,
+        CheckStatus::Concern,
+        Some(tarball.clone()),
+        "No licence header.",
+    );
+    app.storage.write(|tx| tx.insert_check_results(&ctx, std::slice::from_ref(&concern))).unwrap();
+
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    let checker = CheckerId::LICENSE_HEADERS.name;
+    assert!(page.contains(&format!(r#"name="concern" value="{checker}""#)), "a box per concern\n{page}");
+    let base = format!("csrf_token={token}&revision={n}&email_to=dev%40test.apache.org");
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &base).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("have not been acknowledged"), "{body}");
+
+    let blocker = CheckResult::new(
+        CheckerId::LICENSE_FILES,
+        CheckStatus::Blocker,
+        Some(tarball),
+        "LICENSE is missing.",
+    );
+    app.storage.write(|tx| tx.insert_check_results(&ctx, std::slice::from_ref(&blocker))).unwrap();
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert!(page.contains("1 blocker(s)"), "{page}");
+    let acknowledged = format!("{base}&concern={checker}");
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &acknowledged).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("1 blocker(s)"), "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Draft);
+
+    // Without the blocker, the acknowledged concern is recorded with the vote.
+    app.storage
+        .write(|tx| {
+            tx.delete_check_results_for(
+                &p,
+                &v,
+                n,
+                CheckerId::LICENSE_FILES,
+                Some(&RelPath::new(TARBALL).unwrap()),
+            )
+        })
+        .unwrap();
+    let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &acknowledged).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let events = app.storage.read(|tx| tx.audit_events_for(&format!("{p}-{v} {n}"))).unwrap();
+    let start = events.iter().find(|e| e.action == atr_core::model::AuditAction::VoteStart).unwrap();
+    assert_eq!(start.details["concerns_noted"], serde_json::json!([checker]), "{start:?}");
+}
+
+#[tokio::test]
+async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration() {
+    let app = TestApp::new();
+    set_vote_mode(&app, VoteMode::Trusted);
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    start_vote(&app, &mut alice, &token).await;
+    let voted = latest(&app);
+
+    let (status, body) = alice
+        .post(&app, "/vote/ballot/test-client/0.1", &format!("csrf_token={token}&choice=%2B1&comment=ok"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (mut bob, bob_token) = app.browser(Some("bob")).await;
+    let (status, _) =
+        bob.post(&app, "/vote/ballot/test-client/0.1", &format!("csrf_token={bob_token}&choice=-1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (p, v) = keys();
+    let now = crate::handlers::now();
+    for uid in ["dave", "erin"] {
+        ops::cast_ballot(&app.storage, &member(uid), &p, &v, VoteChoice::Yes, String::new(), now).unwrap();
+    }
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert!(page.contains("<th>Binding</th><td>3</td><td>0</td><td>0</td>"), "{page}");
+    assert!(
+        page.contains("<th>Non-binding</th><td>0</td><td>0</td><td>1</td>"),
+        "bob is not a member\n{page}"
+    );
+    assert!(page.contains("the vote passes"), "{page}");
+
+    // Before the vote's end: refused by the core, nothing changes.
+    let (status, body) = alice
+        .post(&app, "/vote/resolve/test-client/0.1", &format!("csrf_token={token}&resolution=passed"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("may only be resolved as passed after that"), "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Candidate);
+
+    // After it (a time we control through the operation's `now`): preview with a new revision.
+    let later = now.plus_hours(73);
+    let t = ops::resolve_vote(&app.storage, &member("alice"), &p, &v, VoteResolution::Passed, None, later)
+        .unwrap();
+    assert_eq!(t.state.phase(), Some(ReleasePhase::Preview));
+    assert_eq!(phase(&app), ReleasePhase::Preview);
+    assert_eq!(latest(&app), voted.next().unwrap(), "a preview revision is made");
+    let stored = app.storage.revision_files(&p, &v, latest(&app)).unwrap();
+    assert!(stored.iter().any(|f| f.as_str() == TARBALL), "{stored:?}");
+    let mails = outbox(&app);
+    let result = mails.iter().find(|m| m.contains("[RESULT]")).expect("a result mail");
+    assert!(result.contains("PASSED") && result.contains("In-Reply-To: <"), "{result}");
+}
+
+#[tokio::test]
+async fn failed_and_cancelled_votes_return_to_the_draft() {
+    let app = TestApp::new();
+    set_vote_mode(&app, VoteMode::Trusted);
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    start_vote(&app, &mut alice, &token).await;
+    let n = latest(&app);
+
+    // Cancelled at any time, by HTTP.
+    let (status, body) = alice
+        .post(&app, "/vote/resolve/test-client/0.1", &format!("csrf_token={token}&resolution=cancelled"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Draft);
+    assert_eq!(latest(&app), n, "no new revision");
+    assert!(outbox(&app).iter().any(|m| m.contains("CANCELLED")));
+
+    // A second vote, failed after its duration: back to the draft too.
+    start_vote(&app, &mut alice, &token).await;
+    let (p, v) = keys();
+    let now = crate::handlers::now();
+    ops::cast_ballot(&app.storage, &member("dave"), &p, &v, VoteChoice::No, String::new(), now).unwrap();
+    let passed = ops::resolve_vote(
+        &app.storage,
+        &member("alice"),
+        &p,
+        &v,
+        VoteResolution::Passed,
+        None,
+        now.plus_hours(73),
+    );
+    let refused = passed.unwrap_err();
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.message.contains("has not passed"), "{}", refused.message);
+    ops::resolve_vote(
+        &app.storage,
+        &member("alice"),
+        &p,
+        &v,
+        VoteResolution::Failed,
+        None,
+        now.plus_hours(73),
+    )
+    .unwrap();
+    assert_eq!(phase(&app), ReleasePhase::Draft);
+    assert!(outbox(&app).iter().any(|m| m.contains("FAILED")));
+    // The draft is editable again.
+    let (mut bob, bob_token) = app.browser(Some("bob")).await;
+    let (status, body) = bob
+        .upload(&app, &format!("/upload/test-client/0.1?csrf_token={bob_token}"), &[("NOTICE", b"n\n")], &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+}
