@@ -1,6 +1,7 @@
 //! The compose phase in headless Chromium (Debian `chromium` and `chromium-driver`): log in, start
 //! `test-client` 0.1, upload the three files of the shared fixture release, open the tarball's
 //! report, add the fixture's OpenPGP key, generate a .sha256, delete a file, compare two revisions.
+//! Two real worker processes check the uploads; the test waits (at most 60 s) for them to finish.
 //! On failure, screenshots of the current, compose and report pages are saved in the temp dir.
 
 use std::process::{Child, Command, Stdio};
@@ -123,6 +124,21 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
         &page,
     )?;
 
+    // Real workers check the revision; the compose page refreshes by itself until they are done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        c.goto(&format!("{base}/compose/test-client/0.1")).await.map_err(e)?;
+        let page = source(c).await?;
+        if page.contains("Latest revision <strong>00002</strong>")
+            && page.contains("All checks of this revision are done.")
+        {
+            break;
+        }
+        check(Instant::now() < deadline, "checks done within 60 s", &page)?;
+        check(page.contains("checks are running"), "ongoing checks shown while waiting", &page)?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     let link = c
         .find(Locator::XPath(&format!("//a[@href='/report/test-client/0.1/{TARBALL}']")))
         .await
@@ -130,6 +146,11 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     and_wait(c, async { link.click().await.map_err(e) }).await?;
     let page = source(c).await?;
     check(page.contains("Check report") && page.contains("Results by checker"), "report page", &page)?;
+    check(
+        !page.contains("still running") && page.contains("atr.tasks.checks.targz.integrity"),
+        "the workers' results on the report",
+        &page,
+    )?;
 
     c.goto(&format!("{base}/keys")).await.map_err(e)?;
     let key = std::fs::read_to_string(format!("{FIXTURE}/ATR_Test_0x1913BD07F118B758_public.asc"))
@@ -210,7 +231,13 @@ async fn a_release_manager_composes_a_release_in_chromium() {
     );
     let profile = tempfile::tempdir().unwrap();
     let client = connect(port, profile.path()).await;
+    let mut workers = atr_worker::ManagerConfig::new(app.storage.layout().root());
+    workers.workers = 2;
+    let manager = atr_worker::Manager::start(workers)
+        .expect("the worker program is built next to the tests (cargo build -p atr-worker)");
     let outcome = scenario(&client, &base, &app.passwords["bob"]).await;
+    let stats = tokio::task::spawn_blocking(move || manager.shutdown()).await.unwrap().unwrap();
+    assert_eq!(stats.died_with_task, 0, "{stats:?}");
     if let Err(failure) = outcome {
         let shots = save_screenshots(&client, &base).await;
         let _ = client.close().await;
