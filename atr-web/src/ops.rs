@@ -460,7 +460,6 @@ pub(crate) fn artifact_digests(
     version: &VersionKey,
     n: atr_core::ids::RevisionNumber,
 ) -> Result<Vec<(atr_core::path::RelPath, String)>, WebError> {
-    use sha2::Digest as _;
     let classes = policy.classification_policy().unwrap_or_default();
     let root = s.layout().revision(project, version, n);
     let mut out = Vec::new();
@@ -468,19 +467,8 @@ pub(crate) fn artifact_digests(
         if !atr_core::classify::classify(&path, &classes).class.is_artifact() {
             continue;
         }
-        let full = root.join(path.as_str());
-        let mut f = std::fs::File::open(&full).map_err(|e| WebError::internal("read an artifact", e))?;
-        let mut h = sha2::Sha512::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let k = std::io::Read::read(&mut f, &mut buf)
-                .map_err(|e| WebError::internal("hash an artifact", e))?;
-            if k == 0 {
-                break;
-            }
-            h.update(&buf[..k]);
-        }
-        out.push((path, h.finalize().iter().map(|b| format!("{b:02x}")).collect()));
+        let digest = file_sha512(&root.join(path.as_str()))?;
+        out.push((path, digest));
     }
     Ok(out)
 }
@@ -785,4 +773,170 @@ pub(crate) fn import_thread(
         ))
     })?;
     Ok(tab)
+}
+
+/// Moves files of a preview (with their `.asc`/`.sha256`/`.sha512` companions, expanded by the
+/// core) into a new revision; its checks are queued in the transaction that records it.
+pub(crate) fn finish_move(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    moves: Vec<atr_core::lifecycle::FileMove>,
+    expected_latest: Option<atr_core::ids::RevisionNumber>,
+    now: Timestamp,
+) -> Result<Revision, WebError> {
+    let state = s.release_state(project, version, now)?;
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    let t = apply(&state, Command::FinishMove { moves, expected_latest }, actor, now)?;
+    let Some((description, all)) = t.effects.iter().find_map(|e| match e {
+        Effect::CreateRevision {
+            description, source: atr_core::lifecycle::RevisionSource::Moves(m), ..
+        } => Some((description.clone(), m.clone())),
+        _ => None,
+    }) else {
+        return Err(WebError::internal("move files", "the core's transition made no revision"));
+    };
+    let grant = authorise(actor, Action::FinishMove, &state.project.committee_key)?;
+    let mut req = NewRevision::new(project.clone(), version.clone(), uid, now, description)
+        .in_phases(&[ReleasePhase::Preview]);
+    req.as_admin = grant.as_admin;
+    if let Some(n) = state.latest_revision {
+        req = req.expecting_latest(n);
+    }
+    let (revision, ()) = s.create_revision_with(
+        &req,
+        |dir| {
+            for m in &all {
+                dir.rename(&m.from, &m.to)?;
+            }
+            Ok::<_, WebError>(())
+        },
+        |tx, rev| {
+            let before =
+                atr_core::lifecycle::ReleaseState { latest_revision: Some(rev.number), ..state.clone() };
+            tx.record_transition(&before, &t, now).map(|_| ())
+        },
+        &mut |_| {},
+    )?;
+    Ok(revision)
+}
+
+/// `name` without release-candidate tags (`RC1`, `-rc2`, `candidate-3`): the part matching
+/// `[-._]?(RC|Rc|rc|Candidate|candidate)[.-]?[0-9]+`, removed from each path segment; a segment
+/// that is only a tag disappears. `None` when nothing changes.
+pub(crate) fn without_rc_tags(path: &atr_core::path::RelPath) -> Option<atr_core::path::RelPath> {
+    fn strip(seg: &str) -> String {
+        let mut out = String::new();
+        let mut rest = seg;
+        'outer: while !rest.is_empty() {
+            for tag in ["Candidate", "candidate", "RC", "Rc", "rc"] {
+                if let Some(after) = rest.strip_prefix(tag) {
+                    let after = after.strip_prefix(['.', '-']).unwrap_or(after);
+                    let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                    let boundary_before = out.is_empty() || out.ends_with(['-', '.', '_']);
+                    if digits > 0 && boundary_before {
+                        while out.ends_with(['-', '.', '_']) {
+                            out.pop();
+                        }
+                        rest = &after[digits..];
+                        continue 'outer;
+                    }
+                }
+            }
+            let c = rest.chars().next().unwrap_or_default();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+    let segments: Vec<String> = path.as_str().split('/').map(strip).filter(|s| !s.is_empty()).collect();
+    let new = atr_core::path::RelPath::new(segments.join("/").as_str()).ok()?;
+    (new != *path).then_some(new)
+}
+
+/// The default body of an `[ANNOUNCE]` mail when the policy has no template (ATR's, §9).
+pub(crate) const DEFAULT_ANNOUNCE_TEMPLATE: &str = "The Apache [COMMITTEE] project team is pleased to announce the \
+release of [PROJECT] [VERSION].\n\nThis is a stable release available for production use.\n\n\
+Downloads are available from the following URL:\n\n[DOWNLOAD_URL]\n\n\
+On behalf of the Apache [COMMITTEE] project team,\n\n[YOUR_FULL_NAME] ([YOUR_ASF_ID])\n";
+
+/// The committee's `KEYS` file as the keys page exports it.
+pub(crate) fn committee_keys_text(
+    s: &Storage,
+    committee: &atr_core::ids::CommitteeKey,
+    now: Timestamp,
+) -> Result<String, WebError> {
+    let keys = s.read(|tx| tx.signing_keys_of_committee(committee))?;
+    Ok(crate::keyinfo::keys_file(committee.as_str(), &keys, now))
+}
+
+/// What announcing asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct AnnounceRequest {
+    /// The revision the release manager looked at.
+    pub(crate) revision: Option<atr_core::ids::RevisionNumber>,
+    /// The list (one of the permitted announce recipients).
+    pub(crate) email_to: String,
+    /// Where below the committee's download directory (`None`: the core's default).
+    pub(crate) path_suffix: Option<String>,
+}
+
+/// Announces a preview (guards in the core; the publish step in storage either completes or leaves
+/// the preview untouched): files to `finished/`, hard-linked into the downloads with the committee
+/// KEYS beside them; then the `[ANNOUNCE]` mail from the policy template goes to `email_to`.
+pub(crate) fn announce(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    req: AnnounceRequest,
+    now: Timestamp,
+) -> Result<atr_storage::publish::Published, WebError> {
+    let AnnounceRequest { revision, email_to, path_suffix } = req;
+    let state = s.release_state(project, version, now)?;
+    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
+    let policy = &state.project.policy;
+    let template = if policy.announce_release_template.trim().is_empty() {
+        DEFAULT_ANNOUNCE_TEMPLATE
+    } else {
+        policy.announce_release_template.as_str()
+    };
+    let body = fill_template(
+        template,
+        &[
+            ("COMMITTEE", state.project.committee_key.to_string()),
+            ("DOWNLOAD_URL", format!("{SITE_ORIGIN}/release/{project}/{version}")),
+            ("PROJECT", state.project.project_name.clone()),
+            ("VERSION", version.to_string()),
+            ("YOUR_ASF_ID", uid.to_string()),
+            ("YOUR_FULL_NAME", uid.to_string()),
+        ],
+    );
+    let command = Command::Announce { revision, email_to, body: Some(body), path_suffix };
+    let t = apply(&state, command, actor, now)?;
+    let keys = committee_keys_text(s, &state.project.committee_key, now)?;
+    let published = s.announce(&state, &t, &keys, now)?;
+    for mail in t.mails() {
+        if let atr_core::lifecycle::MailTo::List(to) = &mail.to {
+            deliver(s, mail, mail.body.clone().unwrap_or_default(), to, None, now)?;
+        }
+    }
+    Ok(published)
+}
+
+/// The SHA-512 of a file, lowercase hex.
+pub(crate) fn file_sha512(path: &std::path::Path) -> Result<String, WebError> {
+    use sha2::Digest as _;
+    let mut f = std::fs::File::open(path).map_err(|e| WebError::internal("read a file to hash", e))?;
+    let mut h = sha2::Sha512::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let k = std::io::Read::read(&mut f, &mut buf).map_err(|e| WebError::internal("hash a file", e))?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

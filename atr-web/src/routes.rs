@@ -11,7 +11,7 @@ use salvo::http::{FormLimits, StatusCode};
 use salvo::prelude::*;
 use serde::Deserialize;
 
-use crate::handlers::{IncomingFlash, admin, browse, compose, files, ignores, keys, tokens, vote};
+use crate::handlers::{IncomingFlash, admin, browse, compose, downloads, files, ignores, keys, tokens, vote};
 use crate::identity::LocalAccounts;
 use crate::pages;
 use crate::session::{self, Session};
@@ -131,7 +131,14 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("vote/{project}/{version}").get(vote::page))
                 .push(Router::with_path("vote/start/{project}/{version}").post(vote::start))
                 .push(Router::with_path("vote/ballot/{project}/{version}").post(vote::ballot))
-                .push(Router::with_path("vote/resolve/{project}/{version}").post(vote::resolve)),
+                .push(Router::with_path("vote/resolve/{project}/{version}").post(vote::resolve))
+                .push(Router::with_path("finish/{project}/{version}").get(vote::finish))
+                .push(Router::with_path("finish/move/{project}/{version}").post(vote::finish_move))
+                .push(Router::with_path("finish/rc-tags/{project}/{version}").post(vote::remove_rc_tags))
+                .push(Router::with_path("announce/{project}/{version}").post(vote::announce))
+                .push(Router::with_path("release/{project}/{version}").get(downloads::release_page))
+                .push(Router::with_path("downloads").get(downloads::browse))
+                .push(Router::with_path("downloads/{**path}").get(downloads::browse)),
         )
 }
 

@@ -177,3 +177,143 @@ pub(crate) async fn tabulate(
     cx.render(res, pages::vote::tabulated(&cx.chrome(), &view, &tab, at));
     Ok(())
 }
+
+/// The finish page of a preview: move files, remove RC tags, announce.
+#[handler]
+pub(crate) async fn finish(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let (actor, at) = (cx.actor.clone(), now());
+    let view = cx.run(move |s| views::vote(s, &actor, &p, &v, at)).await?;
+    let committee = &view.state.project.committee_key;
+    authorise(&cx.actor, Action::ViewRelease, committee)?;
+    let can_finish = authorise(&cx.actor, Action::FinishMove, committee).is_ok();
+    let announce_to =
+        cx.actor.uid.as_ref().map(atr_core::lifecycle::permitted_announce_recipients).unwrap_or_default();
+    cx.render(res, pages::vote::finish(&cx.chrome(), &view, can_finish, &announce_to));
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    revision: String,
+    path: String,
+    directory: String,
+}
+
+fn revision_field(raw: &str) -> Result<Option<RevisionNumber>, WebError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    RevisionNumber::parse(raw)
+        .map(Some)
+        .map_err(|e| WebError::invalid(format!("`{}` is not a revision number: {e}", raw.escape_debug())))
+}
+
+/// Moves one file (with its companions) into a directory (empty: the top level).
+#[handler]
+pub(crate) async fn finish_move(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: MoveForm = form(req, "path, directory and revision").await?;
+    let from = super::rel_path_field(f.path.trim())?;
+    let name = from.as_str().rsplit('/').next().unwrap_or_default().to_owned();
+    let dir = f.directory.trim().trim_matches('/');
+    let to = if dir.is_empty() {
+        super::rel_path_field(&name)?
+    } else {
+        super::rel_path_field(&format!("{dir}/{name}"))?
+    };
+    let revision = revision_field(&f.revision)?;
+    let moves = vec![atr_core::lifecycle::FileMove { from, to }];
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let rev = cx.run(move |s| ops::finish_move(s, &actor, &pp, &vv, moves, revision, at)).await?;
+    cx.redirect(
+        res,
+        &format!("/finish/{p}/{v}"),
+        true,
+        format!("Moved: revision {} is checked now.", rev.number),
+    );
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct RevisionForm {
+    #[serde(default)]
+    revision: String,
+}
+
+/// Removes release-candidate tags from every path that has one, as one revision.
+#[handler]
+pub(crate) async fn remove_rc_tags(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: RevisionForm = form(req, "revision").await?;
+    let revision = revision_field(&f.revision)?;
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let rev = cx
+        .run(move |s| {
+            let state = s.release_state(&pp, &vv, at)?;
+            let moves: Vec<_> = state
+                .files
+                .iter()
+                .filter_map(|f| {
+                    ops::without_rc_tags(f).map(|to| atr_core::lifecycle::FileMove { from: f.clone(), to })
+                })
+                .collect();
+            if moves.is_empty() {
+                return Err(WebError::invalid(
+                    "No file name has a release-candidate tag (such as -RC1) to remove.",
+                ));
+            }
+            ops::finish_move(s, &actor, &pp, &vv, moves, revision, at)
+        })
+        .await?;
+    cx.redirect(res, &format!("/finish/{p}/{v}"), true, format!("RC tags removed: revision {}.", rev.number));
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct AnnounceForm {
+    #[serde(default)]
+    revision: String,
+    email_to: String,
+    #[serde(default)]
+    path_suffix: String,
+}
+
+/// Announces the release: publishes its files and sends the announcement.
+#[handler]
+pub(crate) async fn announce(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: AnnounceForm = form(req, "email_to, path_suffix and revision").await?;
+    let request = ops::AnnounceRequest {
+        revision: revision_field(&f.revision)?,
+        email_to: f.email_to.trim().to_owned(),
+        path_suffix: Some(f.path_suffix.trim().to_owned()).filter(|s| !s.is_empty()),
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let published = cx.run(move |s| ops::announce(s, &actor, &pp, &vv, request, at)).await?;
+    cx.redirect(
+        res,
+        &format!("/release/{p}/{v}"),
+        true,
+        format!("Announced: {} files published.", published.files.len()),
+    );
+    Ok(())
+}

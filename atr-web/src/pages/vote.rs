@@ -211,3 +211,73 @@ pub(crate) fn tabulated(
         },
     )
 }
+
+/// The finish page of a preview: its files, a move form, RC tag removal and the announce form.
+pub(crate) fn finish(chrome: &Chrome<'_>, v: &VoteView, can_finish: bool, announce_to: &[String]) -> Markup {
+    let r = &v.release;
+    let base = format!("{}/{}", r.project_key, r.version_key);
+    let latest = v.state.latest_revision.map(|n| n.to_string()).unwrap_or_default();
+    let title = format!("Finish {} {}", v.state.project.project_name, r.version_key);
+    let default_suffix = if r.project_key.as_str() == v.state.project.committee_key.as_str() {
+        String::new()
+    } else {
+        r.key().to_string()
+    };
+    layout(
+        chrome,
+        &title,
+        html! {
+            h1 { (title) }
+            p { "Phase: " strong { (r.phase.label()) } " · revision " strong { (latest) } " · "
+                a href={ "/revisions/" (base) } { "Revisions" } }
+            @if r.phase != ReleasePhase::Preview {
+                p role="alert" { "Only a release whose vote passed can be finished." }
+            } @else {
+                @if v.state.checks.ongoing > 0 {
+                    p role="status" { (v.state.checks.ongoing) " checks of this revision are still running." }
+                }
+                h2 { "Files" }
+                table {
+                    thead { tr { th { "File" } @if can_finish { th { "Move into directory" } } } }
+                    tbody { @for f in &v.state.files {
+                        tr {
+                            td { code { (f) } }
+                            @if can_finish { td {
+                                form method="post" action={ "/finish/move/" (base) } style="display:inline" {
+                                    (chrome.csrf_field())
+                                    input type="hidden" name="revision" value=(latest);
+                                    input type="hidden" name="path" value=(f.as_str());
+                                    input name="directory" placeholder="directory, empty for the top" aria-label={ "Directory for " (f) };
+                                    button type="submit" { "Move" }
+                                }
+                            } }
+                        }
+                    } }
+                }
+                p { "Signatures and checksums (.asc, .sha256, .sha512) move with their file." }
+                @if can_finish {
+                    form method="post" action={ "/finish/rc-tags/" (base) } {
+                        (chrome.csrf_field())
+                        input type="hidden" name="revision" value=(latest);
+                        button type="submit" { "Remove RC tags from file names" }
+                    }
+                    h2 { "Announce" }
+                    form method="post" action={ "/announce/" (base) } {
+                        (chrome.csrf_field())
+                        input type="hidden" name="revision" value=(latest);
+                        fieldset {
+                            legend { "Send the announcement to" }
+                            @for (i, to) in announce_to.iter().enumerate() {
+                                p { label { input type="radio" name="email_to" value=(to) checked[i == 0]; " " (to) } }
+                            }
+                        }
+                        p { label for="path_suffix" { "Download directory below the committee's" } br;
+                            input id="path_suffix" name="path_suffix" value=(default_suffix); }
+                        p { "Announcing publishes revision " (latest) " for good: its files are hard-linked into the downloads with the committee's KEYS file." }
+                        p { button type="submit" { "Announce and publish" } }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -119,6 +119,9 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/vote/ballot/test-client/0.1", "choice=%2B1"),
     ("/vote/resolve/test-client/0.1", "resolution=cancelled"),
     ("/vote/tabulate/test-client/0.1", ""),
+    ("/finish/move/test-client/0.1", "path=README.txt&directory=docs"),
+    ("/finish/rc-tags/test-client/0.1", ""),
+    ("/announce/test-client/0.1", "email_to=alice%40apache.org"),
 ];
 
 /// Tidy: every route with a POST handler in the route table is in [`ALL_POSTS`], so the CSRF

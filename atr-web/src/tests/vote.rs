@@ -330,3 +330,141 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
 }
+
+const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+
+fn inode(path: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
+    let app = TestApp::new();
+    set_vote_mode(&app, VoteMode::Trusted);
+    let (p, v) = keys();
+    let read = |name: &str| std::fs::read(format!("{FIXTURE}/{name}")).unwrap();
+    let key = read("ATR_Test_0x1913BD07F118B758_public.asc");
+    let test = CommitteeKey::new("test").unwrap();
+    ops::add_signing_keys(&app.storage, &member("alice"), &key, Some(&test), true, crate::handlers::now())
+        .unwrap();
+
+    let (mut bob, bob_token) = app.browser(Some("bob")).await;
+    let (status, _) =
+        bob.post(&app, "/start/test-client", &format!("csrf_token={bob_token}&version=0.1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (tar, asc, sha) = (
+        read("apache-test-0.2.tar.gz"),
+        read("apache-test-0.2.tar.gz.asc"),
+        read("apache-test-0.2.tar.gz.sha512"),
+    );
+    let files: [(&str, &[u8]); 4] = [
+        ("apache-test-0.2.tar.gz", &tar),
+        ("apache-test-0.2.tar.gz.asc", &asc),
+        ("apache-test-0.2.tar.gz.sha512", &sha),
+        ("README.txt", b"Read me.\n"),
+    ];
+    let (status, body) =
+        bob.upload(&app, &format!("/upload/test-client/0.1?csrf_token={bob_token}"), &files, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    finish_checks(&app);
+    let (mut alice, token) = app.browser(Some("alice")).await;
+    start_vote(&app, &mut alice, &token).await;
+    let voted = latest(&app);
+    let voted_tarball = app.storage.layout().revision(&p, &v, voted).join("apache-test-0.2.tar.gz");
+    let voted_inode = inode(&voted_tarball);
+
+    let now = crate::handlers::now();
+    for uid in ["alice", "dave", "erin"] {
+        ops::cast_ballot(&app.storage, &member(uid), &p, &v, VoteChoice::Yes, String::new(), now).unwrap();
+    }
+    ops::resolve_vote(
+        &app.storage,
+        &member("alice"),
+        &p,
+        &v,
+        VoteResolution::Passed,
+        None,
+        now.plus_hours(73),
+    )
+    .unwrap();
+    assert_eq!(phase(&app), ReleasePhase::Preview);
+
+    // Announcing needs the checks of the preview done; the move makes a new revision.
+    let (status, page) = alice.get(&app, "/finish/test-client/0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("apache-test-0.2.tar.gz") && page.contains("Announce"), "{page}");
+    let form =
+        format!("csrf_token={token}&revision={}&path=apache-test-0.2.tar.gz&directory=source", latest(&app));
+    let (status, body) = alice.post(&app, "/finish/move/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let moved = app.storage.revision_files(&p, &v, latest(&app)).unwrap();
+    let names: Vec<&str> = moved.iter().map(RelPath::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "README.txt",
+            "source/apache-test-0.2.tar.gz",
+            "source/apache-test-0.2.tar.gz.asc",
+            "source/apache-test-0.2.tar.gz.sha512"
+        ],
+        "companions move with their file"
+    );
+    finish_checks(&app);
+
+    let form =
+        format!("csrf_token={token}&revision={}&email_to=alice%40apache.org&path_suffix=", latest(&app));
+    let (status, body) = alice.post(&app, "/announce/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Release);
+    let downloads = app.storage.layout().downloads().join("test/test-client-0.1");
+    let published = downloads.join("source/apache-test-0.2.tar.gz");
+    assert_eq!(inode(&published), voted_inode, "the download is the voted file itself");
+    let keys_file = std::fs::read_to_string(app.storage.layout().downloads().join("test/KEYS")).unwrap();
+    assert!(
+        keys_file.contains("1913BD07F118B758") && keys_file.contains("BEGIN PGP PUBLIC KEY BLOCK"),
+        "{keys_file}"
+    );
+    assert!(outbox(&app).iter().any(|m| m.contains("[ANNOUNCE]") && m.contains("/release/test-client/0.1")));
+
+    // Twice: refused, nothing changes.
+    let (status, body) = alice.post(&app, "/announce/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already announced"), "{body}");
+
+    // The public release page and the read-only downloads area, for anyone.
+    let mut visitor = Browser::default();
+    let (status, page) = visitor.get(&app, "/release/test-client/0.1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(&sha512_hex(&tar)), "{page}");
+    assert!(page.contains("1913BD07F118B758") && page.contains("passed"), "{page}");
+    let (status, page) = visitor.get(&app, "/downloads/test/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("test-client-0.1/") && page.contains("KEYS"), "{page}");
+    let (status, bytes) =
+        visitor.get(&app, "/downloads/test/test-client-0.1/source/apache-test-0.2.tar.gz.sha512").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes.as_bytes(), sha.as_slice());
+    for hostile in
+        ["/downloads/test/%2E%2E/%2E%2E/atr.db", "/downloads/..%2F..%2Fatr.db", "/downloads/test/.hidden"]
+    {
+        let (status, _) = visitor.get(&app, hostile).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{hostile}");
+    }
+}
+
+#[test]
+fn rc_tags_are_removed_from_names_and_directories() {
+    let cases = [
+        ("apache-foo-1.0-RC1.tar.gz", Some("apache-foo-1.0.tar.gz")),
+        ("rc2/apache-foo-1.0.tar.gz", Some("apache-foo-1.0.tar.gz")),
+        ("foo-1.0-rc.3-src.zip", Some("foo-1.0-src.zip")),
+        ("candidate-4/foo.tar.gz", Some("foo.tar.gz")),
+        ("source/apache-foo-1.0.tar.gz", None),
+        ("sorcery-1.0.tar.gz", None),
+    ];
+    for (from, to) in cases {
+        let got = ops::without_rc_tags(&RelPath::new(from).unwrap());
+        assert_eq!(got.as_ref().map(RelPath::as_str), to, "{from}");
+    }
+}
