@@ -468,3 +468,87 @@ fn rc_tags_are_removed_from_names_and_directories() {
         assert_eq!(got.as_ref().map(RelPath::as_str), to, "{from}");
     }
 }
+
+/// A reply to the vote thread on `dev@test.apache.org`, written into the list archive.
+fn reply(app: &TestApp, from: &str, body: &str, thread: &str, at: atr_core::time::Timestamp) {
+    let mail = atr_storage::outbox::OutgoingMail {
+        from: format!("{from}@apache.org"),
+        from_name: from.to_owned(),
+        to: vec!["dev@test.apache.org".to_owned()],
+        subject: "Re: [VOTE] Release Apache Test Client 0.1".to_owned(),
+        body: body.to_owned(),
+        in_reply_to: Some(thread.to_owned()),
+        date: at,
+    };
+    app.storage.deliver_local(&mail, &["dev@test.apache.org"]).unwrap();
+}
+
+#[tokio::test]
+async fn an_email_vote_is_tabulated_from_the_uploaded_thread_and_resolved_with_its_result_mail() {
+    let app = TestApp::new();
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    start_vote(&app, &mut alice, &token).await;
+    let archive = app.storage.list_archive("dev@test.apache.org").unwrap();
+    let thread =
+        ops::vote_thread(&app.storage, "dev@test.apache.org", "[VOTE] Release Apache Test Client 0.1")
+            .unwrap();
+    let now = crate::handlers::now();
+    reply(&app, "alice", "+1 (binding)\n\nChecked the signature.\n", &thread, now.plus_hours(1));
+    reply(&app, "bob", "> +1 (binding)\n-1, the README is thin\n", &thread, now.plus_hours(2));
+    let mbox = std::fs::read(&archive).unwrap();
+
+    // Only a multipart upload with the file, under its own size limit.
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"thread\"; filename=\"thread.mbox\"\r\n\
+                     Content-Type: application/mbox\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(&mbox);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let req = salvo::test::TestClient::post(format!(
+        "{}/vote/tabulate/test-client/0.1?csrf_token={token}",
+        super::BASE
+    ))
+    .body(body)
+    .add_header("content-type", "multipart/form-data; boundary=XyZ", true);
+    let (status, _, page) = alice.send(&app, req).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<th>Binding</th><td>1</td><td>0</td><td>0</td>"), "alice's +1 is binding\n{page}");
+    assert!(
+        page.contains("<th>Non-binding</th><td>0</td><td>0</td><td>1</td>"),
+        "bob's quoted +1 is ignored, his -1 counts as non-binding\n{page}"
+    );
+    assert!(page.contains("The vote is still open for"), "{page}");
+    assert!(
+        page.contains("The vote on Apache Test Client 0.1 failed."),
+        "the result mail is prefilled\n{page}"
+    );
+
+    // The counted votes are the round's ballots now: the vote page shows them.
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert!(page.contains("<th>Binding</th><td>1</td><td>0</td><td>0</td>"), "{page}");
+
+    // A malformed Pony Mail thread is refused with the reason.
+    let req = salvo::test::TestClient::post(format!(
+        "{}/vote/tabulate/test-client/0.1?csrf_token={token}",
+        super::BASE
+    ))
+    .body(
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"thread\"; filename=\"t.json\"\r\n\r\n{\"emails\": 3}\r\n--XyZ--\r\n"
+            .to_vec(),
+    )
+    .add_header("content-type", "multipart/form-data; boundary=XyZ", true);
+    let (status, _, page) = alice.send(&app, req).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("could not be read"), "{page}");
+
+    // Resolved with the edited result mail, in the vote thread.
+    let form = format!("csrf_token={token}&resolution=cancelled&body=Cancelled%3A+the+README+needs+work.");
+    let (status, body) = alice.post(&app, "/vote/resolve/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(phase(&app), ReleasePhase::Draft);
+    let archive = std::fs::read_to_string(&archive).unwrap();
+    let result =
+        archive.split("\nFrom ").find(|m| m.contains("[RESULT]")).expect("the result is in the thread");
+    assert!(result.contains("Cancelled: the README needs work."), "{result}");
+    assert!(result.contains(&format!("In-Reply-To: <{thread}>")), "{result}");
+}
