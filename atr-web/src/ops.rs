@@ -634,6 +634,17 @@ pub(crate) fn vote_thread(s: &Storage, list: &str, subject: &str) -> Option<Stri
     messages.into_iter().rev().find(|m| m.subject == subject).map(|m| m.message_id)
 }
 
+/// What resolving a vote asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolveRequest {
+    /// Passed, failed or cancelled.
+    pub(crate) resolution: atr_core::model::VoteResolution,
+    /// For manual votes: the vote and result thread URLs.
+    pub(crate) evidence: Option<atr_core::lifecycle::ManualEvidence>,
+    /// The result mail's body (`None`: a short one naming the resolution).
+    pub(crate) result_body: Option<String>,
+}
+
 /// Resolves the running vote (the tally, phase and minimum duration decided by the core): passed
 /// makes a preview revision (hard-link copy) with the phase change in its transaction; failed and
 /// cancelled return to the draft. The result mail replies to the vote thread on the list the vote
@@ -643,15 +654,15 @@ pub(crate) fn resolve_vote(
     actor: &Actor,
     project: &ProjectKey,
     version: &VersionKey,
-    resolution: atr_core::model::VoteResolution,
-    result_body: Option<String>,
+    req: ResolveRequest,
     now: Timestamp,
 ) -> Result<atr_core::lifecycle::Transition, WebError> {
+    let ResolveRequest { resolution, evidence, result_body } = req;
     let state = s.release_state(project, version, now)?;
     let list = vote_list(s, &state)?;
     let list = list.as_deref();
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
-    let t = apply(&state, Command::Resolve { resolution, evidence: None }, actor, now)?;
+    let t = apply(&state, Command::Resolve { resolution, evidence }, actor, now)?;
     let creates = t.effects.iter().any(|e| matches!(e, Effect::CreateRevision { .. }));
     if creates {
         let grant = authorise(actor, Action::ResolveVote, &state.project.committee_key)?;

@@ -108,6 +108,10 @@ struct ResolveForm {
     resolution: String,
     #[serde(default)]
     body: String,
+    #[serde(default)]
+    vote_thread_url: String,
+    #[serde(default)]
+    result_thread_url: String,
 }
 
 /// Resolves the vote as passed, failed or cancelled (the rules are the core's).
@@ -126,9 +130,20 @@ pub(crate) async fn resolve(
             f.resolution.escape_debug()
         ))
     })?;
-    let body = Some(f.body).filter(|b| !b.trim().is_empty());
+    let evidence =
+        (!f.vote_thread_url.trim().is_empty() || !f.result_thread_url.trim().is_empty()).then(|| {
+            atr_core::lifecycle::ManualEvidence {
+                vote_thread_url: f.vote_thread_url.trim().to_owned(),
+                result_thread_url: f.result_thread_url.trim().to_owned(),
+            }
+        });
+    let request = ops::ResolveRequest {
+        resolution,
+        evidence,
+        result_body: Some(f.body).filter(|b| !b.trim().is_empty()),
+    };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
-    let t = cx.run(move |s| ops::resolve_vote(s, &actor, &pp, &vv, resolution, body, at)).await?;
+    let t = cx.run(move |s| ops::resolve_vote(s, &actor, &pp, &vv, request, at)).await?;
     let phase = t.state.phase().unwrap_or(ReleasePhase::Draft);
     let to = match phase {
         ReleasePhase::Preview => format!("/finish/{p}/{v}"),

@@ -146,6 +146,12 @@ fn running(chrome: &Chrome<'_>, v: &VoteView, base: &str, can_vote: bool, can_re
                         label { input type="radio" name="resolution" value=(value) required; " " (label) } " "
                     }
                 }
+                @if r.vote_mode == Some(VoteMode::Manual) {
+                    p { label for="vote_thread_url" { "Vote thread (https://lists.apache.org/thread/…)" } br;
+                        input id="vote_thread_url" name="vote_thread_url" type="url" size="80"; }
+                    p { label for="result_thread_url" { "Result thread (https://lists.apache.org/thread/…)" } br;
+                        input id="result_thread_url" name="result_thread_url" type="url" size="80"; }
+                }
                 p { button type="submit" { "Resolve the vote" } }
             }
         }

@@ -264,8 +264,15 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
 
     // After it (a time we control through the operation's `now`): preview with a new revision.
     let later = now.plus_hours(73);
-    let t = ops::resolve_vote(&app.storage, &member("alice"), &p, &v, VoteResolution::Passed, None, later)
-        .unwrap();
+    let t = ops::resolve_vote(
+        &app.storage,
+        &member("alice"),
+        &p,
+        &v,
+        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
+        later,
+    )
+    .unwrap();
     assert_eq!(t.state.phase(), Some(ReleasePhase::Preview));
     assert_eq!(phase(&app), ReleasePhase::Preview);
     assert_eq!(latest(&app), voted.next().unwrap(), "a preview revision is made");
@@ -304,8 +311,7 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
         &member("alice"),
         &p,
         &v,
-        VoteResolution::Passed,
-        None,
+        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
         now.plus_hours(73),
     );
     let refused = passed.unwrap_err();
@@ -316,8 +322,7 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
         &member("alice"),
         &p,
         &v,
-        VoteResolution::Failed,
-        None,
+        ops::ResolveRequest { resolution: VoteResolution::Failed, evidence: None, result_body: None },
         now.plus_hours(73),
     )
     .unwrap();
@@ -383,8 +388,7 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
         &member("alice"),
         &p,
         &v,
-        VoteResolution::Passed,
-        None,
+        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
         now.plus_hours(73),
     )
     .unwrap();
@@ -551,4 +555,69 @@ async fn an_email_vote_is_tabulated_from_the_uploaded_thread_and_resolved_with_i
         archive.split("\nFrom ").find(|m| m.contains("[RESULT]")).expect("the result is in the thread");
     assert!(result.contains("Cancelled: the README needs work."), "{result}");
     assert!(result.contains(&format!("In-Reply-To: <{thread}>")), "{result}");
+}
+
+#[tokio::test]
+async fn a_manual_vote_sends_no_mail_and_passes_only_with_both_thread_urls() {
+    let app = TestApp::new();
+    set_vote_mode(&app, VoteMode::Manual);
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    start_vote(&app, &mut alice, &token).await;
+    assert!(outbox(&app).is_empty(), "a manual vote is held on the lists, not sent from here");
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert!(page.contains(r#"name="vote_thread_url""#), "{page}");
+
+    let (p, v) = keys();
+    let later = crate::handlers::now().plus_hours(73);
+    let resolve =
+        |evidence| ops::ResolveRequest { resolution: VoteResolution::Passed, evidence, result_body: None };
+    let refused =
+        ops::resolve_vote(&app.storage, &member("alice"), &p, &v, resolve(None), later).unwrap_err();
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.message.contains("thread URLs"), "{}", refused.message);
+    let evidence = atr_core::lifecycle::ManualEvidence {
+        vote_thread_url: "https://lists.apache.org/thread/abc".to_owned(),
+        result_thread_url: "https://lists.apache.org/thread/def".to_owned(),
+    };
+    ops::resolve_vote(&app.storage, &member("alice"), &p, &v, resolve(Some(evidence)), later).unwrap();
+    assert_eq!(phase(&app), ReleasePhase::Preview);
+    assert!(outbox(&app).is_empty(), "no result mail either");
+}
+
+#[tokio::test]
+async fn announcing_over_existing_downloads_is_refused_when_the_policy_preserves_them() {
+    let app = TestApp::new();
+    let (p, v) = keys();
+    app.storage
+        .write(|tx| {
+            let mut project = tx.project(&p)?.unwrap();
+            project.policy.vote_mode = VoteMode::Trusted;
+            project.policy.preserve_download_files = true;
+            tx.set_release_policy(&p, &project.policy)
+        })
+        .unwrap();
+    let (mut alice, token) = draft_with_files(&app).await;
+    finish_checks(&app);
+    start_vote(&app, &mut alice, &token).await;
+    let now = crate::handlers::now();
+    for uid in ["alice", "dave", "erin"] {
+        ops::cast_ballot(&app.storage, &member(uid), &p, &v, VoteChoice::Yes, String::new(), now).unwrap();
+    }
+    let passed =
+        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None };
+    ops::resolve_vote(&app.storage, &member("alice"), &p, &v, passed, now.plus_hours(73)).unwrap();
+    let existing = app.storage.layout().downloads().join("test/test-client-0.1");
+    std::fs::create_dir_all(&existing).unwrap();
+    std::fs::write(existing.join("README.txt"), b"published earlier\n").unwrap();
+
+    let preview = latest(&app);
+    let form = format!("csrf_token={token}&revision={preview}&email_to=alice%40apache.org");
+    let (status, body) = alice.post(&app, "/announce/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("README.txt"), "the clashing file is named\n{body}");
+    assert_eq!(phase(&app), ReleasePhase::Preview, "the preview is untouched");
+    assert_eq!(latest(&app), preview);
+    assert_eq!(std::fs::read(existing.join("README.txt")).unwrap(), b"published earlier\n");
+    assert!(!outbox(&app).iter().any(|m| m.contains("[ANNOUNCE]")), "no announcement");
 }
