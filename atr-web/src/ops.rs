@@ -623,7 +623,35 @@ pub(crate) fn cast_ballot(
         tx.insert_ballot(project, version, &ballot)?;
         tx.append_audit(&audit)
     })?;
+    // The receipt: to the voter only, naming the revision and the artifacts' digests voted on.
+    let uid = uid_of(actor)?;
+    let mut body = format!(
+        "Your {} vote {} on {project}-{version} revision {} was recorded at {now}.\n\nThe artifacts of that revision (SHA-512):\n\n",
+        if ballot.binding { "binding" } else { "non-binding" },
+        ballot.choice.as_str(),
+        ballot.revision_number,
+    );
+    for (path, digest) in
+        artifact_digests(s, &state.project.policy, project, version, ballot.revision_number)?
+    {
+        body.push_str(&format!("{digest}  {path}\n"));
+    }
+    let receipt = atr_storage::outbox::OutgoingMail {
+        from: format!("{uid}@apache.org"),
+        from_name: String::new(),
+        to: vec![format!("{uid}@apache.org")],
+        subject: format!("Your vote on {project}-{version}: {}", ballot.choice.as_str()),
+        body,
+        in_reply_to: None,
+        date: now,
+    };
+    s.deliver_local(&receipt, &[])
+        .map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))?;
     Ok(ballot)
+}
+
+fn uid_of(actor: &Actor) -> Result<atr_core::ids::Uid, WebError> {
+    actor.uid.clone().ok_or_else(WebError::unauthenticated)
 }
 
 /// The Message-ID of the latest `[VOTE]` mail of `release` in the archive of `list`, if any.
@@ -694,17 +722,27 @@ pub(crate) fn resolve_vote(
     }
     if let Some(list) = list {
         let release = state.release.as_ref().map(|r| r.key().to_string()).unwrap_or_default();
+        let subject_of_vote = format!("[VOTE] Release {} {}", state.project.project_name, version);
+        let thread = vote_thread(s, list, &subject_of_vote);
         for mail in t.mails() {
-            let subject_of_vote = format!("[VOTE] Release {} {}", state.project.project_name, version);
-            let thread = vote_thread(s, list, &subject_of_vote);
-            let body = result_body
-                .clone()
-                .unwrap_or_else(|| format!("The vote on {release} is resolved: {resolution}.\n"));
-            let to = match &mail.to {
-                atr_core::lifecycle::MailTo::List(l) => l.clone(),
-                atr_core::lifecycle::MailTo::VoteThread => list.to_owned(),
-            };
-            deliver(s, mail, body, &to, thread, now)?;
+            match (&mail.kind, &mail.to) {
+                (atr_core::lifecycle::MailKind::VoteStart, atr_core::lifecycle::MailTo::List(to)) => {
+                    // The next round (the Incubator's for a podling): a new vote mail of its own.
+                    let hours = mail.duration_hours.unwrap_or(atr_core::model::policy::DEFAULT_MIN_HOURS);
+                    let body = vote_mail_body(s, &state, &uid_of(actor)?, hours)?;
+                    deliver(s, mail, body, to, None, now)?;
+                }
+                (_, to) => {
+                    let body = result_body
+                        .clone()
+                        .unwrap_or_else(|| format!("The vote on {release} is resolved: {resolution}.\n"));
+                    let to = match to {
+                        atr_core::lifecycle::MailTo::List(l) => l.clone(),
+                        atr_core::lifecycle::MailTo::VoteThread => list.to_owned(),
+                    };
+                    deliver(s, mail, body, &to, thread.clone(), now)?;
+                }
+            }
         }
     }
     Ok(t)

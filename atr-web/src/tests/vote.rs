@@ -237,6 +237,15 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
         .post(&app, "/vote/ballot/test-client/0.1", &format!("csrf_token={token}&choice=%2B1&comment=ok"))
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let receipt = outbox(&app)
+        .into_iter()
+        .find(|m| m.contains("Subject: Your vote on test-client-0.1: +1"))
+        .expect("a receipt for the voter");
+    assert!(
+        receipt.contains("To: alice@apache.org") && receipt.contains(&sha512_hex(TARBALL_BYTES)),
+        "{receipt}"
+    );
+    assert!(receipt.contains(&format!("binding vote +1 on test-client-0.1 revision {voted}")), "{receipt}");
     let (mut bob, bob_token) = app.browser(Some("bob")).await;
     let (status, _) =
         bob.post(&app, "/vote/ballot/test-client/0.1", &format!("csrf_token={bob_token}&choice=-1")).await;
@@ -620,4 +629,82 @@ async fn announcing_over_existing_downloads_is_refused_when_the_policy_preserves
     assert_eq!(latest(&app), preview);
     assert_eq!(std::fs::read(existing.join("README.txt")).unwrap(), b"published earlier\n");
     assert!(!outbox(&app).iter().any(|m| m.contains("[ANNOUNCE]")), "no announcement");
+}
+
+fn actor_of(uid: &str, committee: &str) -> Actor {
+    let c = CommitteeKey::new(committee).unwrap();
+    Actor {
+        uid: Some(Uid::new(uid).unwrap()),
+        participant_of: BTreeSet::from([c.clone()]),
+        member_of: BTreeSet::from([c]),
+        admin: false,
+    }
+}
+
+#[tokio::test]
+async fn a_podling_vote_passes_two_rounds_before_the_preview() {
+    let app = TestApp::new();
+    let now = crate::handlers::now();
+    let mut pod = crate::demo::committee("pod", &["pam", "pat", "pia"], &[]).unwrap();
+    pod.is_podling = true;
+    let lib = crate::demo::project("pod-lib", "pod", "Apache Pod Lib (incubating)", now).unwrap();
+    app.storage
+        .write(|tx| {
+            tx.upsert_committee(&pod)?;
+            tx.insert_project(&lib)
+        })
+        .unwrap();
+    let (p, v) = (ProjectKey::new("pod-lib").unwrap(), VersionKey::new("1.0").unwrap());
+    let pam = actor_of("pam", "pod");
+    ops::start_release(&app.storage, &pam, &p, v.clone(), now).unwrap();
+    ops::add_revision(&app.storage, &pam, &p, &v, "Upload", now, |dir| {
+        dir.write(&RelPath::new("apache-pod-lib-1.0-src.tar.gz").unwrap(), TARBALL_BYTES)?;
+        Ok(())
+    })
+    .unwrap();
+    let n = app.storage.read(|tx| tx.latest_revision(&p, &v)).unwrap().unwrap();
+    app.storage
+        .write(|tx| {
+            for t in tx.tasks_for_revision(&p, &v, n)? {
+                tx.complete_queued_task(t.id, "test", now, &serde_json::json!({}))?;
+            }
+            Ok::<_, atr_storage::StorageError>(())
+        })
+        .unwrap();
+    let start = ops::StartVoteRequest {
+        revision: Some(n),
+        email_to: "dev@pod.apache.org".to_owned(),
+        duration_hours: None,
+        concerns_noted: BTreeSet::new(),
+    };
+    ops::start_vote(&app.storage, &pam, &p, &v, start, now).unwrap();
+    let phase_of = || app.storage.read(|tx| tx.release(&p, &v)).unwrap().unwrap();
+    for uid in ["pam", "pat", "pia"] {
+        ops::cast_ballot(&app.storage, &actor_of(uid, "pod"), &p, &v, VoteChoice::Yes, String::new(), now)
+            .unwrap();
+    }
+    let passed =
+        || ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None };
+    let round_one_end = now.plus_hours(73);
+    ops::resolve_vote(&app.storage, &pam, &p, &v, passed(), round_one_end).unwrap();
+    let release = phase_of();
+    assert_eq!(release.phase, ReleasePhase::Candidate, "the Incubator votes next");
+    assert_eq!(release.vote_round, Some(atr_core::model::VoteRound::Incubator));
+    let incubator =
+        std::fs::read_to_string(app.storage.list_archive("general@incubator.apache.org").unwrap()).unwrap();
+    assert!(
+        incubator.contains("(Incubator)") && incubator.contains(&sha512_hex(TARBALL_BYTES)),
+        "{incubator}"
+    );
+
+    // The PPMC's ballots do not count in the Incubator's round.
+    let refused =
+        ops::resolve_vote(&app.storage, &pam, &p, &v, passed(), round_one_end.plus_hours(73)).unwrap_err();
+    assert!(refused.message.contains("has not passed"), "{}", refused.message);
+    for uid in ["ian", "ivy", "ike"] {
+        let ipmc = Actor { participant_of: BTreeSet::new(), ..actor_of(uid, "incubator") };
+        ops::cast_ballot(&app.storage, &ipmc, &p, &v, VoteChoice::Yes, String::new(), round_one_end).unwrap();
+    }
+    ops::resolve_vote(&app.storage, &pam, &p, &v, passed(), round_one_end.plus_hours(73)).unwrap();
+    assert_eq!(phase_of().phase, ReleasePhase::Preview);
 }
