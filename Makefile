@@ -43,9 +43,10 @@ fmt:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Plain `cargo test` builds the examples as programs (a test runs them) and runs the doc tests;
+# benchmarks are not built here (`make bench`).
 unit:
-	$(CARGO) test --workspace --lib --bins --tests --examples
-	$(CARGO) test --workspace --doc
+	$(CARGO) test --workspace --no-fail-fast
 
 ## Benchmarks (release build); each prints its own figures.
 bench: deps
