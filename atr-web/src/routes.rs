@@ -142,6 +142,12 @@ pub(crate) fn router(app: App) -> Router {
         )
 }
 
+/// The service of the server: the [`router`] behind the hoops that run for every request, matched
+/// or not (the [`crate::request_id`] hoop, so that even a 404 carries its id).
+pub(crate) fn service(app: App) -> Service {
+    Service::new(router(app)).hoop(crate::request_id::hoop)
+}
+
 /// Puts the [`App`] into every request's depot.
 #[derive(Debug)]
 struct InjectApp(App);
