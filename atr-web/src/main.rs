@@ -4,6 +4,7 @@
 //! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
 
 mod config;
+mod consistency;
 mod demo;
 mod error;
 mod handlers;

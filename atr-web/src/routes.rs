@@ -128,6 +128,7 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("tokens/delete").post(tokens::delete))
                 .push(Router::with_path("admin/releases").get(admin::releases))
                 .push(Router::with_path("admin/tasks").get(admin::tasks))
+                .push(Router::with_path("admin/consistency").get(admin::consistency))
                 .push(Router::with_path("vote/{project}/{version}").get(vote::page))
                 .push(Router::with_path("vote/start/{project}/{version}").post(vote::start))
                 .push(Router::with_path("vote/ballot/{project}/{version}").post(vote::ballot))

@@ -18,6 +18,7 @@ pub mod cache;
 pub mod checks;
 
 pub mod committees;
+pub mod consistency;
 pub mod distributions;
 pub mod keys;
 

@@ -53,3 +53,14 @@ pub(crate) async fn tasks(depot: &mut Depot, res: &mut Response) -> Result<(), W
     cx.render(res, pages::admin::tasks(&cx.chrome(), &list));
     Ok(())
 }
+
+/// The consistency report: database rows against the state directory (read-only).
+#[handler]
+pub(crate) async fn consistency(depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    require_admin(&cx)?;
+    let at = super::now().unix();
+    let report = cx.run(move |s| crate::consistency::report(s, at, 500)).await?;
+    cx.render(res, pages::admin::consistency(&cx.chrome(), &report));
+    Ok(())
+}

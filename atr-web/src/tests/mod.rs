@@ -3,6 +3,7 @@
 mod accounts;
 mod browser;
 mod compose;
+mod consistency;
 mod roles;
 mod snapshots;
 mod vote;
@@ -76,14 +77,7 @@ impl TestApp {
             upload_limit: 1 << 20,
         };
         let alice_password = passwords["alice"].clone();
-        TestApp {
-            _dir: dir,
-            service: Service::new(routes::router(app.clone())),
-            app,
-            storage,
-            passwords,
-            alice_password,
-        }
+        TestApp { _dir: dir, service: routes::service(app.clone()), app, storage, passwords, alice_password }
     }
 
     /// A browser logged in as `uid` (or anonymous for `None`), with its current CSRF token.

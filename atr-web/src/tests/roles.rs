@@ -31,6 +31,7 @@ const GETS: &[(&str, [u16; 5])] = &[
     ("/tokens", [UNAUTH, OK, OK, OK, OK]),
     ("/admin/releases", [UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
     ("/admin/tasks", [UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
+    ("/admin/consistency", [UNAUTH, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
     ("/committees/nope", [404; 5]),
 ];
 
