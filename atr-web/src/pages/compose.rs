@@ -26,7 +26,11 @@ pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, can_edit: bool) -> M
         !v.ongoing.is_empty(),
         html! {
             h1 { (title) }
-            p { "Phase: " strong { (r.phase.label()) } " (Compose → Vote → Finish)" }
+            p {
+                "Phase: " strong { (r.phase.label()) } " (Compose → Vote → Finish)"
+                " · " a href={ "/vote/" (base) } { "Vote" }
+                " · " a href={ "/finish/" (base) } { "Finish" }
+            }
             @match &v.latest {
                 Some(rev) => p {
                     "Latest revision " strong { (rev.number) } " by " (rev.asfuid) " at " (time(rev.created)) ": " (rev.description)

@@ -179,7 +179,7 @@ fn workers_check_an_uploaded_release_end_to_end() {
     let compose = loop {
         let (status, page) = curl.get("/compose/test-client/0.1");
         assert_eq!(status, 200, "{page}");
-        // The archive is validated in quarantine by a worker first, then revision 00002 is checked.
+        // Revision 00002 appears at once; the workers then check it and the page refreshes until done.
         if page.contains("Latest revision <strong>00002</strong>")
             && page.contains("All checks of this revision are done.")
         {
