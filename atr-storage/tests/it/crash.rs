@@ -1,9 +1,6 @@
 //! Crash safety: a child process is killed with SIGKILL at each step of revision creation;
 //! on reopen the state is the old one or the new one, rows and directories agree, and tmp/ is clean.
 
-use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
-
 use atr_core::ids::RevisionNumber;
 use atr_storage::{RevisionStep, Storage};
 
@@ -29,10 +26,7 @@ fn child(dir: &str, step: &str) {
         |_, _| Ok(()),
         &mut |at| {
             if at == step {
-                // SAFETY: kill(2) with our own pid; the process ends here.
-                unsafe {
-                    libc::kill(libc::getpid(), libc::SIGKILL);
-                }
+                kill_self();
             }
         },
     );
@@ -45,7 +39,6 @@ fn sigkill_at_each_step_leaves_the_old_or_the_new_state() {
         let (dir, step) = spec.split_once('|').unwrap();
         child(dir, step);
     }
-    let exe = std::env::current_exe().unwrap();
     for step in RevisionStep::ALL {
         let dir = tempfile::tempdir().unwrap();
         {
@@ -56,18 +49,12 @@ fn sigkill_at_each_step_leaves_the_old_or_the_new_state() {
             })
             .unwrap();
         }
-        let status = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash::sigkill_at_each_step_leaves_the_old_or_the_new_state",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, format!("{}|{}", dir.path().display(), step.as_str()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert_eq!(status.signal(), Some(libc::SIGKILL), "step {step:?}: child was not killed: {status:?}");
+        run_child_until_killed(
+            "crash::sigkill_at_each_step_leaves_the_old_or_the_new_state",
+            CHILD_ENV,
+            dir.path(),
+            step.as_str(),
+        );
 
         let s = Storage::open(dir.path()).unwrap();
         let revisions = s.read(|tx| tx.revisions(&project_key(), &version_key())).unwrap();

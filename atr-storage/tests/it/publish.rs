@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt as _;
-use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use atr_core::ids::{CommitteeKey, RevisionNumber};
 use atr_core::lifecycle::{Command, ReleaseState, Transition, apply};
@@ -273,10 +271,7 @@ fn child(dir: &str, step: &str) {
     let (before, t) = transition(&s, "tooling");
     let _ = s.announce_with(&before, &t, KEYS, NOW, &mut |at| {
         if at == step {
-            // SAFETY: kill(2) with our own pid; the process ends here.
-            unsafe {
-                libc::kill(libc::getpid(), libc::SIGKILL);
-            }
+            kill_self();
         }
     });
     panic!("the child should have been killed at {step:?}");
@@ -288,25 +283,18 @@ fn sigkill_at_each_announce_step_leaves_preview_or_published() {
         let (dir, step) = spec.split_once('|').unwrap();
         child(dir, step);
     }
-    let exe = std::env::current_exe().unwrap();
     for step in PublishStep::ALL {
         let dir = tempfile::tempdir().unwrap();
         let voted = {
             let s = preview(dir.path(), false, false);
             inodes(&s.layout().revision(&project_key(), &version_key(), n(2)))
         };
-        let status = Process::new(&exe)
-            .args([
-                "--exact",
-                "publish::sigkill_at_each_announce_step_leaves_preview_or_published",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, format!("{}|{}", dir.path().display(), step.as_str()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert_eq!(status.signal(), Some(libc::SIGKILL), "step {step:?}: child was not killed: {status:?}");
+        run_child_until_killed(
+            "publish::sigkill_at_each_announce_step_leaves_preview_or_published",
+            CHILD_ENV,
+            dir.path(),
+            step.as_str(),
+        );
 
         // Opening recovers: it completes a committed announce and undoes one that did not commit.
         let s = Storage::open(dir.path()).unwrap();

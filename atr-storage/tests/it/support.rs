@@ -102,3 +102,26 @@ pub(crate) fn tmp_leftovers(storage: &Storage) -> Vec<String> {
     }
     out
 }
+
+/// Ends this process at once with SIGKILL, as a crash would: no destructor, no unwinding.
+pub(crate) fn kill_self() {
+    // SAFETY: kill(2) with our own pid; the process ends here.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+}
+
+/// Runs the test `test` of this binary again in a child process with `env` = `dir|step`, and
+/// asserts that the child died of SIGKILL (it is expected to call [`kill_self`] at `step`).
+pub(crate) fn run_child_until_killed(test: &str, env: &str, dir: &Path, step: &str) {
+    use std::os::unix::process::ExitStatusExt as _;
+    let exe = std::env::current_exe().unwrap();
+    let status = std::process::Command::new(&exe)
+        .args(["--exact", test, "--test-threads=1"])
+        .env(env, format!("{}|{step}", dir.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "step {step}: the child was not killed: {status:?}");
+}
