@@ -35,6 +35,7 @@ pub mod error;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
+pub mod naming;
 pub mod path;
 pub mod permissions;
 pub mod plan;

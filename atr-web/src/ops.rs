@@ -871,39 +871,6 @@ pub(crate) fn finish_move(
     Ok(revision)
 }
 
-/// `name` without release-candidate tags (`RC1`, `-rc2`, `candidate-3`): the part matching
-/// `[-._]?(RC|Rc|rc|Candidate|candidate)[.-]?[0-9]+`, removed from each path segment; a segment
-/// that is only a tag disappears. `None` when nothing changes.
-pub(crate) fn without_rc_tags(path: &atr_core::path::RelPath) -> Option<atr_core::path::RelPath> {
-    fn strip(seg: &str) -> String {
-        let mut out = String::new();
-        let mut rest = seg;
-        'outer: while !rest.is_empty() {
-            for tag in ["Candidate", "candidate", "RC", "Rc", "rc"] {
-                if let Some(after) = rest.strip_prefix(tag) {
-                    let after = after.strip_prefix(['.', '-']).unwrap_or(after);
-                    let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                    let boundary_before = out.is_empty() || out.ends_with(['-', '.', '_']);
-                    if digits > 0 && boundary_before {
-                        while out.ends_with(['-', '.', '_']) {
-                            out.pop();
-                        }
-                        rest = &after[digits..];
-                        continue 'outer;
-                    }
-                }
-            }
-            let c = rest.chars().next().unwrap_or_default();
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-        out
-    }
-    let segments: Vec<String> = path.as_str().split('/').map(strip).filter(|s| !s.is_empty()).collect();
-    let new = atr_core::path::RelPath::new(segments.join("/").as_str()).ok()?;
-    (new != *path).then_some(new)
-}
-
 /// The default body of an `[ANNOUNCE]` mail when the policy has no template (ATR's, §9).
 pub(crate) const DEFAULT_ANNOUNCE_TEMPLATE: &str = "The Apache [COMMITTEE] project team is pleased to announce the \
 release of [PROJECT] [VERSION].\n\nThis is a stable release available for production use.\n\n\

@@ -279,13 +279,7 @@ pub(crate) async fn remove_rc_tags(
     let rev = cx
         .run(move |s| {
             let state = s.release_state(&pp, &vv, at)?;
-            let moves: Vec<_> = state
-                .files
-                .iter()
-                .filter_map(|f| {
-                    ops::without_rc_tags(f).map(|to| atr_core::lifecycle::FileMove { from: f.clone(), to })
-                })
-                .collect();
+            let moves = atr_core::naming::rc_tag_moves(&state.files);
             if moves.is_empty() {
                 return Err(WebError::invalid(
                     "No file name has a release-candidate tag (such as -RC1) to remove.",

@@ -466,22 +466,6 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
     }
 }
 
-#[test]
-fn rc_tags_are_removed_from_names_and_directories() {
-    let cases = [
-        ("apache-foo-1.0-RC1.tar.gz", Some("apache-foo-1.0.tar.gz")),
-        ("rc2/apache-foo-1.0.tar.gz", Some("apache-foo-1.0.tar.gz")),
-        ("foo-1.0-rc.3-src.zip", Some("foo-1.0-src.zip")),
-        ("candidate-4/foo.tar.gz", Some("foo.tar.gz")),
-        ("source/apache-foo-1.0.tar.gz", None),
-        ("sorcery-1.0.tar.gz", None),
-    ];
-    for (from, to) in cases {
-        let got = ops::without_rc_tags(&RelPath::new(from).unwrap());
-        assert_eq!(got.as_ref().map(RelPath::as_str), to, "{from}");
-    }
-}
-
 /// A reply to the vote thread on `dev@test.apache.org`, written into the list archive.
 fn reply(app: &TestApp, from: &str, body: &str, thread: &str, at: atr_core::time::Timestamp) {
     let mail = atr_storage::outbox::OutgoingMail {
