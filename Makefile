@@ -3,8 +3,9 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-# Debian packages needed to build (sequoia's nettle backend runs bindgen) and to test (gpg cross-checks, rsync).
-DEB_PACKAGES := nettle-dev libclang-dev pkg-config libssl-dev gnupg rsync curl chromium chromium-driver
+# Debian packages needed to build (sequoia's nettle backend runs bindgen) and to test (gpg cross-checks,
+# rsync and ssh clients for uploads over SSH, svn/svnserve for SVN import, wrk for page benchmarks).
+DEB_PACKAGES := nettle-dev libclang-dev pkg-config libssl-dev gnupg rsync openssh-client subversion wrk curl chromium chromium-driver
 FUZZ_SECONDS ?= 30
 
 .PHONY: all serve test bench fuzz deps corpus fmt lint unit clean-state
