@@ -40,5 +40,6 @@ pub mod path;
 pub mod permissions;
 pub mod plan;
 pub mod queue;
+pub mod svn;
 pub mod tabulate;
 pub mod time;

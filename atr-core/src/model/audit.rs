@@ -42,6 +42,8 @@ wire_enum! {
         DistributionChange = "distribution_change",
         /// A project was created, edited or deleted.
         ProjectChange = "project_change",
+        /// An import from SVN was requested.
+        SvnImport = "svn_import",
     }
 }
 
@@ -90,6 +92,7 @@ mod tests {
                 "jwt_issue",
                 "distribution_change",
                 "project_change",
+                "svn_import",
             ],
         );
     }
