@@ -28,6 +28,7 @@ pub mod keys;
 pub mod licence;
 pub mod paths;
 mod report;
+pub mod sbom;
 pub mod signature;
 #[cfg(feature = "testing")]
 pub mod testing;

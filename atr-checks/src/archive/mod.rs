@@ -38,6 +38,7 @@ pub use format::{ArchiveFormat, Container};
 pub use limits::{ArchiveLimits, LimitKind};
 pub use parity::parity;
 pub use structure::{ROOT_SUFFIXES, accepted_roots, npm_matches};
+pub(crate) use walk::Visitor;
 pub use walk::{MemberInfo, MemberKind};
 
 use crate::licence::MemberLicence;
@@ -175,9 +176,20 @@ fn integrity_checker(name: &str) -> CheckerId {
 
 /// Runs every archive check on an archive read from `reader` (a file or bytes in memory).
 pub fn check_archive_reader<R: Read + Seek>(
+    reader: R,
+    rel: &RelPath,
+    ctx: &ArchiveCheckContext,
+) -> ArchiveReport {
+    check_archive_reader_with(reader, rel, ctx, None)
+}
+
+/// [`check_archive_reader`], also feeding every safe file to `extra` in the same pass (the SBOM's
+/// manifest collector): the archive is still decompressed once.
+pub(crate) fn check_archive_reader_with<R: Read + Seek>(
     mut reader: R,
     rel: &RelPath,
     ctx: &ArchiveCheckContext,
+    extra: Option<&mut dyn Visitor>,
 ) -> ArchiveReport {
     let name = rel.file_name();
     let io_checker = integrity_checker(name);
@@ -227,11 +239,21 @@ pub fn check_archive_reader<R: Read + Seek>(
         }
     }
     let mut pass = pass::Pass::default();
-    let outcome = if format.is_tar() {
-        let buffered = BufReader::with_capacity(64 * 1024, reader);
-        walk::walk_tar(walk::decoder(format, buffered), len, ctx.limits, &mut pass)
-    } else {
-        walk::walk_zip(reader, len, ctx.limits, &mut pass)
+    let outcome = {
+        let mut tee;
+        let visitor: &mut dyn Visitor = match extra {
+            Some(extra) => {
+                tee = walk::Tee::new(&mut pass, extra);
+                &mut tee
+            }
+            None => &mut pass,
+        };
+        if format.is_tar() {
+            let buffered = BufReader::with_capacity(64 * 1024, reader);
+            walk::walk_tar(walk::decoder(format, buffered), len, ctx.limits, visitor)
+        } else {
+            walk::walk_zip(reader, len, ctx.limits, visitor)
+        }
     };
     let mut report = report::assemble(rel, ctx, format, outcome, pass);
     pre.append(&mut report.results);

@@ -100,6 +100,44 @@ pub(crate) trait Visitor {
     fn member_end(&mut self, m: &MemberInfo);
 }
 
+/// Two visitors fed by one walk (the archive checkers and an extra collector, such as the SBOM's).
+pub(crate) struct Tee<'a> {
+    first: &'a mut dyn Visitor,
+    second: &'a mut dyn Visitor,
+    wants: (bool, bool),
+}
+
+impl<'a> Tee<'a> {
+    pub(crate) fn new(first: &'a mut dyn Visitor, second: &'a mut dyn Visitor) -> Self {
+        Tee { first, second, wants: (false, false) }
+    }
+}
+
+impl Visitor for Tee<'_> {
+    fn member(&mut self, m: &MemberInfo) -> bool {
+        self.wants = (self.first.member(m), self.second.member(m));
+        self.wants.0 || self.wants.1
+    }
+
+    fn data(&mut self, chunk: &[u8]) {
+        if self.wants.0 {
+            self.first.data(chunk);
+        }
+        if self.wants.1 {
+            self.second.data(chunk);
+        }
+    }
+
+    fn member_end(&mut self, m: &MemberInfo) {
+        if self.wants.0 {
+            self.first.member_end(m);
+        }
+        if self.wants.1 {
+            self.second.member_end(m);
+        }
+    }
+}
+
 /// The result of a walk.
 #[derive(Debug, Default)]
 pub(crate) struct WalkOutcome {

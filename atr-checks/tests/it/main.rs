@@ -7,5 +7,6 @@ mod directory;
 mod gpg;
 mod hashes;
 mod paths;
+mod sbom;
 mod signatures;
 mod support;

@@ -1,0 +1,240 @@
+//! The SBOM's side of the single archive pass: keeps the build manifests (and the root LICENSE)
+//! whole as they stream by, and hashes the archive's own bytes as the walker reads them.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use sha2::Digest;
+
+use super::manifest::ManifestKind;
+use crate::archive::{MemberInfo, Visitor};
+
+/// Largest manifest kept (a `package-lock.json` of a large project is a few MiB).
+pub(crate) const MANIFEST_CAP: usize = 16 << 20;
+/// Total bytes kept over the whole archive.
+pub(crate) const MANIFEST_BUDGET: usize = 64 << 20;
+/// Largest root LICENSE kept.
+const LICENCE_CAP: usize = 1 << 20;
+
+/// A manifest kept whole.
+#[derive(Debug, Clone)]
+pub(crate) struct Kept {
+    pub(crate) path: String,
+    pub(crate) kind: ManifestKind,
+    pub(crate) content: Vec<u8>,
+}
+
+/// What the collector is keeping from the current member.
+#[derive(Debug)]
+enum Current {
+    Manifest(ManifestKind, Vec<u8>),
+    Licence(Vec<u8>),
+}
+
+/// Collects manifests and the root LICENSE during the archive walk.
+#[derive(Debug, Default)]
+pub(crate) struct Collector {
+    current: Option<Current>,
+    truncated: bool,
+    used: usize,
+    pub(crate) manifests: Vec<Kept>,
+    /// Manifests not kept whole: (path, why).
+    pub(crate) skipped: Vec<(String, String)>,
+    /// `(path, content)` of `LICENSE`/`LICENSE.txt` at the top of the tree (root dir or beside it).
+    pub(crate) root_licence: Option<(String, Vec<u8>)>,
+}
+
+fn is_root_licence(path: &str) -> bool {
+    let segments = path.split('/').count();
+    let name = path.rsplit('/').next().unwrap_or(path);
+    segments <= 2 && matches!(name, "LICENSE" | "LICENSE.txt" | "LICENCE" | "LICENSE.md")
+}
+
+impl Visitor for Collector {
+    fn member(&mut self, m: &MemberInfo) -> bool {
+        self.current = None;
+        self.truncated = false;
+        if let Some(kind) = ManifestKind::of_member(&m.path) {
+            if m.size as usize > MANIFEST_CAP {
+                self.skipped.push((m.path.clone(), format!("larger than {} MiB", MANIFEST_CAP >> 20)));
+                return false;
+            }
+            if self.used.saturating_add(m.size as usize) > MANIFEST_BUDGET {
+                self.skipped.push((
+                    m.path.clone(),
+                    format!("the manifests of the archive exceed {} MiB together", MANIFEST_BUDGET >> 20),
+                ));
+                return false;
+            }
+            self.current = Some(Current::Manifest(kind, Vec::with_capacity(m.size as usize)));
+            return true;
+        }
+        if self.root_licence.is_none() && is_root_licence(&m.path) {
+            self.current = Some(Current::Licence(Vec::new()));
+            return true;
+        }
+        false
+    }
+
+    fn data(&mut self, chunk: &[u8]) {
+        let (buf, cap) = match &mut self.current {
+            Some(Current::Manifest(_, buf)) => (buf, MANIFEST_CAP),
+            Some(Current::Licence(buf)) => (buf, LICENCE_CAP),
+            None => return,
+        };
+        let room = cap.saturating_sub(buf.len());
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        let take = room.min(chunk.len());
+        buf.extend_from_slice(&chunk[..take]);
+        self.used += take;
+    }
+
+    fn member_end(&mut self, m: &MemberInfo) {
+        match self.current.take() {
+            Some(Current::Manifest(kind, content)) if !self.truncated => {
+                self.manifests.push(Kept { path: m.path.clone(), kind, content })
+            }
+            Some(Current::Manifest(..)) => {
+                self.skipped.push((m.path.clone(), format!("larger than {} MiB", MANIFEST_CAP >> 20)))
+            }
+            Some(Current::Licence(content)) => self.root_licence = Some((m.path.clone(), content)),
+            None => {}
+        }
+    }
+}
+
+/// Digests of the artifact's own (compressed) bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactHashes {
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// SHA-512, lower-case hex.
+    pub sha512: String,
+    /// BLAKE3, lower-case hex.
+    pub blake3: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The running digests of a file read from its start.
+#[derive(Debug, Default)]
+pub(crate) struct HashState {
+    sha256: sha2::Sha256,
+    sha512: sha2::Sha512,
+    blake3: blake3::Hasher,
+    /// Bytes `0..hashed` went into the digests.
+    hashed: u64,
+    /// A read skipped bytes (random access, as for zip): the digests must be made afresh.
+    gap: bool,
+}
+
+impl HashState {
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha512.update(bytes);
+        self.blake3.update(bytes);
+        self.hashed += bytes.len() as u64;
+    }
+
+    /// Completes the digests, reading from `file` whatever the walk did not read in order
+    /// (the tail after a tar's end marker; the whole file after a zip's random access).
+    pub(crate) fn finish<F: Read + Seek>(mut self, mut file: F) -> io::Result<ArtifactHashes> {
+        if self.gap {
+            self = HashState::default();
+        }
+        file.seek(SeekFrom::Start(self.hashed))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ArtifactHashes {
+            sha256: hex(&self.sha256.finalize()),
+            sha512: hex(&self.sha512.finalize()),
+            blake3: self.blake3.finalize().to_hex().to_string(),
+            size: self.hashed,
+        })
+    }
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A reader that feeds the bytes it reads in file order into a [`HashState`], so the archive is
+/// read from disk once for both the walk and the artifact's digests.
+#[derive(Debug)]
+pub(crate) struct HashingReader<'s, R> {
+    inner: R,
+    pos: u64,
+    state: &'s mut HashState,
+}
+
+impl<'s, R> HashingReader<'s, R> {
+    pub(crate) fn new(inner: R, state: &'s mut HashState) -> Self {
+        HashingReader { inner, pos: 0, state }
+    }
+}
+
+impl<R: Read> Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let (start, end) = (self.pos, self.pos + n as u64);
+        let st = &mut *self.state;
+        if !st.gap {
+            if start > st.hashed {
+                st.gap = true;
+            } else if end > st.hashed {
+                let skip = (st.hashed - start) as usize;
+                st.update(&buf[skip..n]);
+            }
+        }
+        self.pos = end;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for HashingReader<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_in_order_and_after_random_access() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let expected = HashState::default().finish(io::Cursor::new(&data)).unwrap();
+        // In order, with a re-read of the head (as the sniffing does).
+        let mut st = HashState::default();
+        {
+            let mut r = HashingReader::new(io::Cursor::new(&data), &mut st);
+            let mut head = [0u8; 100];
+            r.read_exact(&mut head).unwrap();
+            r.seek(SeekFrom::Start(0)).unwrap();
+            let mut half = vec![0u8; 60_000];
+            r.read_exact(&mut half).unwrap();
+        }
+        assert_eq!(st.finish(io::Cursor::new(&data)).unwrap(), expected);
+        // Random access: starts again.
+        let mut st = HashState::default();
+        {
+            let mut r = HashingReader::new(io::Cursor::new(&data), &mut st);
+            r.seek(SeekFrom::Start(90_000)).unwrap();
+            let mut tail = vec![0u8; 10_000];
+            r.read_exact(&mut tail).unwrap();
+        }
+        assert_eq!(st.finish(io::Cursor::new(&data)).unwrap(), expected);
+        assert_eq!(expected.size, 100_000);
+    }
+}
