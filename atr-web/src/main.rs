@@ -19,6 +19,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod uploads;
 mod views;
 
 use std::sync::Arc;

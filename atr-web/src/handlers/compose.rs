@@ -1,4 +1,4 @@
-//! Handlers of the compose page, uploads and draft deletion.
+//! Handlers of the compose page, uploads (archives through quarantine) and draft deletion.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,12 @@ use salvo::prelude::*;
 
 use super::{Cx, now, rel_path_field, release_params};
 use crate::error::WebError;
-use crate::{ops, pages, views};
+use atr_storage::quarantine::{Upload, UploadOutcome};
+
+use crate::{ops, pages, uploads, views};
+
+/// How many refused uploads the compose page lists (newest first).
+const REFUSALS_SHOWN: usize = 5;
 
 #[handler]
 pub(crate) async fn compose(
@@ -22,11 +27,16 @@ pub(crate) async fn compose(
     let cx = Cx::of(depot);
     let (p, v) = release_params(req)?;
     let at = now();
-    let view = cx.run(move |s| views::compose(s, &p, &v, at)).await?;
+    let (view, (pending, refused)) = cx
+        .run(move |s| {
+            Ok((views::compose(s, &p, &v, at)?, uploads::quarantine_status(s, &p, &v, REFUSALS_SHOWN)?))
+        })
+        .await?;
     authorise(&cx.actor, Action::ViewRelease, &view.project.committee_key)?;
     let can_edit = view.release.phase == atr_core::model::ReleasePhase::Draft
         && authorise(&cx.actor, Action::AddRevision, &view.project.committee_key).is_ok();
-    cx.render(res, pages::compose::compose(&cx.chrome(), &view, can_edit));
+    let quarantine = pages::compose::Quarantine { pending: &pending, refused: &refused };
+    cx.render(res, pages::compose::compose(&cx.chrome(), &view, &quarantine, can_edit));
     Ok(())
 }
 
@@ -108,21 +118,32 @@ pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Respo
         many => format!("Upload of {} files", many.len()),
     };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
-    let revision = cx
+    let outcome = cx
         .run(move |s| {
-            ops::add_revision(s, &actor, &pp, &vv, &description, at, |dir| {
-                for (target, part) in &targets {
-                    let source: &PathBuf = part.path();
-                    let mut file =
-                        std::fs::File::open(source).map_err(|e| WebError::internal("read the upload", e))?;
-                    dir.write_from(target, &mut file)?;
-                }
-                Ok(())
-            })
+            let mut opened = Vec::with_capacity(targets.len());
+            for (target, part) in &targets {
+                let source: &PathBuf = part.path();
+                let file =
+                    std::fs::File::open(source).map_err(|e| WebError::internal("read the upload", e))?;
+                opened.push((target.clone(), file));
+            }
+            let uploads =
+                opened.iter_mut().map(|(path, reader)| Upload { path: path.clone(), reader }).collect();
+            uploads::upload_files(s, &actor, &pp, &vv, &description, uploads, at)
         })
         .await?;
     let to = format!("/compose/{p}/{v}");
-    cx.redirect(res, &to, true, format!("Uploaded: revision {} is checked now.", revision.number));
+    let message = match outcome {
+        UploadOutcome::Revision { revision, .. } => {
+            format!("Uploaded: revision {} is checked now.", revision.number)
+        }
+        UploadOutcome::Quarantined { quarantined, .. } => format!(
+            "Uploaded {} files: the archives are validated now; they join a new revision when they pass (upload {}).",
+            quarantined.files.len(),
+            quarantined.id
+        ),
+    };
+    cx.redirect(res, &to, true, message);
     Ok(())
 }
 

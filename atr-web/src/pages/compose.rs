@@ -1,5 +1,6 @@
 //! The compose page of a draft and its upload form.
 
+use atr_storage::quarantine::Quarantined;
 use maud::{Markup, html};
 
 use super::{Chrome, layout, refreshing, time};
@@ -15,15 +16,58 @@ pub(crate) fn count_cells(c: &Counts) -> Markup {
     }
 }
 
+/// The quarantined uploads of the release the compose page shows.
+#[derive(Debug)]
+pub(crate) struct Quarantine<'a> {
+    /// Uploads whose archives are being validated.
+    pub(crate) pending: &'a [Quarantined],
+    /// The latest refused uploads, with the explanation for the uploader.
+    pub(crate) refused: &'a [Quarantined],
+}
+
+fn file_list(q: &Quarantined) -> Markup {
+    html! {
+        @for (i, f) in q.files.iter().enumerate() {
+            @if i > 0 { ", " }
+            code { (f.path) }
+        }
+    }
+}
+
+/// Pending uploads ("validating …") and refused ones with their explanation.
+fn quarantine_section(q: &Quarantine<'_>) -> Markup {
+    html! {
+        @if !q.pending.is_empty() {
+            h2 { "Uploads being validated" }
+            ul role="status" {
+                @for p in q.pending {
+                    li { "Validating " (file_list(p)) " (uploaded by " (p.requested_by) " at " (time(p.created)) "): the files join a new revision when the archives pass." }
+                }
+            }
+        }
+        @if !q.refused.is_empty() {
+            h2 { "Refused uploads" }
+            ul {
+                @for r in q.refused {
+                    li class="blocker" {
+                        "Refused " (file_list(r)) " (uploaded by " (r.requested_by) " at " (time(r.created)) "): "
+                        (r.error.as_deref().unwrap_or("no explanation was recorded"))
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The compose page.
-pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, can_edit: bool) -> Markup {
+pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, q: &Quarantine<'_>, can_edit: bool) -> Markup {
     let r = &v.release;
     let base = format!("{}/{}", r.project_key, r.version_key);
     let title = format!("{} {}", v.project.name, r.version_key);
     refreshing(
         chrome,
         &title,
-        !v.ongoing.is_empty(),
+        !v.ongoing.is_empty() || !q.pending.is_empty(),
         html! {
             h1 { (title) }
             p {
@@ -44,8 +88,9 @@ pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, can_edit: bool) -> M
                 p role="status" { strong { (v.ongoing.len()) } " checks are running; this page refreshes by itself." }
             }
             @if can_edit {
-                p { a href={ "/upload/" (base) } { "Upload files to this draft" } }
+                p { a href={ "/upload/" (base) } { "Upload files to this draft" } " · " a href={ "/draft/svn/" (base) } { "Import from SVN" } }
             }
+            (quarantine_section(q))
             h2 { "Files" }
             @if v.files.is_empty() {
                 p { "The draft has no files yet." }
@@ -98,7 +143,7 @@ pub(crate) fn upload(chrome: &Chrome<'_>, project: &str, version: &str, limit: u
             form method="post" action=(action) enctype="multipart/form-data" {
                 p { label for="files" { "Files" } br; input id="files" name="files" type="file" multiple required; }
                 p { label for="directory" { "Into directory (optional, such as " code { "binaries" } ")" } br; input id="directory" name="directory"; }
-                p { "At most " (limit / (1024 * 1024)) " MiB in one upload. All files become one new revision." }
+                p { "At most " (limit / (1024 * 1024)) " MiB in one upload. All files become one new revision; when they include an archive, the revision appears once the archives have been validated." }
                 p { button type="submit" { "Upload" } }
             }
             p { a href={ "/compose/" (project) "/" (version) } { "Back to the draft" } }

@@ -119,12 +119,13 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     submit_in(c, "//form[@enctype='multipart/form-data']").await?;
     let page = source(c).await?;
     check(
-        page.contains("Uploaded: revision 00002") && page.contains(&format!("<code>{TARBALL}</code>")),
-        "three files uploaded",
+        page.contains("the archives are validated now") && page.contains(&format!("<code>{TARBALL}</code>")),
+        "three files uploaded, held in quarantine while the tarball is validated",
         &page,
     )?;
 
-    // Real workers check the revision; the compose page refreshes by itself until they are done.
+    // A real worker validates the tarball, then real workers check the new revision; the compose
+    // page refreshes by itself until they are done.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         c.goto(&format!("{base}/compose/test-client/0.1")).await.map_err(e)?;
@@ -135,7 +136,11 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
             break;
         }
         check(Instant::now() < deadline, "checks done within 60 s", &page)?;
-        check(page.contains("checks are running"), "ongoing checks shown while waiting", &page)?;
+        check(
+            page.contains("checks are running") || page.contains("Validating "),
+            "validation or ongoing checks shown while waiting",
+            &page,
+        )?;
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 

@@ -1,9 +1,10 @@
-//! The compose phase through HTTP: start, upload, compose page, report, viewer, delete, hashes,
-//! revisions and diff, delete draft; refusals (path traversal, size, CSRF) write nothing.
+//! The compose phase through HTTP: start, upload (archives through quarantine, validated by the
+//! real worker in-process), compose page, report, viewer, delete, hashes, revisions and diff,
+//! delete draft; refusals (path traversal, size, CSRF, hostile archives) write nothing.
 
 use atr_core::check::{CheckResult, CheckStatus, CheckerId};
 use atr_core::ids::{ProjectKey, RevisionNumber, VersionKey};
-use atr_core::model::{CheckResultIgnore, TaskStatus};
+use atr_core::model::CheckResultIgnore;
 use atr_core::path::RelPath;
 use atr_storage::db::checks::ResultContext;
 use salvo::http::StatusCode;
@@ -27,16 +28,25 @@ fn files(app: &TestApp) -> Vec<String> {
     app.storage.revision_files(&p, &v, n).unwrap().iter().map(ToString::to_string).collect()
 }
 
-/// bob (a committer of `test`) starts `test-client` 0.1 and uploads a tarball, its signature and README.
-async fn started_with_files(app: &TestApp) -> (Browser, String) {
+/// A real source tarball of `test-client` 0.1 (LICENSE, NOTICE, README and an ASF-headed Java file).
+fn tarball() -> Vec<u8> {
+    use atr_checks::archive::ArchiveFormat;
+    use atr_checks::testing::archive::ArchiveBuilder;
+    ArchiveBuilder::source_release(ArchiveFormat::TarGz, "apache-test-client-0.1-src").build()
+}
+
+/// bob (a committer of `test`) starts `test-client` 0.1 and uploads a tarball, its signature and
+/// README; the tarball waits in quarantine, so revision 00001 is still the latest.
+async fn started_and_uploaded(app: &TestApp) -> (Browser, String) {
     let (mut bob, token) = app.browser(Some("bob")).await;
     let (status, page) = bob.get(app, "/start/test-client").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let (status, _) = bob.post(app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(latest(app), Some(RevisionNumber::FIRST));
+    let tarball = tarball();
     let files: [(&str, &[u8]); 3] = [
-        (TARBALL, b"not really a tarball"),
+        (TARBALL, &tarball),
         ("apache-test-client-0.1-src.tar.gz.asc", b"-----BEGIN PGP SIGNATURE-----\n"),
         ("README.txt", b"Read me.\n"),
     ];
@@ -46,42 +56,135 @@ async fn started_with_files(app: &TestApp) -> (Browser, String) {
     (bob, token)
 }
 
+/// [`started_and_uploaded`], then the worker validates the upload (revision 00002) and checks it.
+async fn started_with_files(app: &TestApp) -> (Browser, String) {
+    let started = started_and_uploaded(app).await;
+    app.settle();
+    assert_eq!(latest(app), RevisionNumber::new(2).ok(), "the validated upload is revision 00002");
+    started
+}
+
+/// The blocker, concern, suggestion and ignored counts in the compose page's row of `file`.
+fn row_counts(page: &str, file: &str) -> [u32; 4] {
+    let row = &page[page.find(&format!("<code>{file}</code>")).unwrap_or_else(|| panic!("{file}\n{page}"))..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let cells: Vec<u32> = row
+        .split("<td")
+        .skip(2)
+        .take(4)
+        .map(|c| c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()].parse().unwrap())
+        .collect();
+    cells.try_into().unwrap()
+}
+
 #[tokio::test]
 async fn a_committer_starts_a_release_uploads_and_sees_the_compose_page() {
     let app = TestApp::new();
-    let (mut bob, _) = started_with_files(&app).await;
+    let (mut bob, _) = started_and_uploaded(&app).await;
+
+    // The tarball is in quarantine: no revision yet; the page says so and refreshes by itself.
+    assert_eq!(latest(&app), Some(RevisionNumber::FIRST));
+    let (status, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("the archives are validated now"), "the flash message\n{page}");
+    assert!(page.contains("Uploads being validated"), "{page}");
+    assert!(page.contains(&format!("Validating <code>{TARBALL}</code>, ")), "{page}");
+    assert!(page.contains(r#"http-equiv="refresh""#), "refreshes while the upload is validated");
+    let (p, v) = keys();
+    let pending = app.storage.read(|tx| tx.quarantined_of_release(&p, &v)).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(app.storage.quarantine_dir(pending[0].id).join(TARBALL).is_file());
+
+    // The worker validates it: one revision of the three files, then its checks run.
+    let stats = app.settle();
+    assert!(stats.completed >= 2, "validation and checks ran: {stats:?}");
     assert_eq!(latest(&app), RevisionNumber::new(2).ok(), "one upload of three files is one revision");
     assert_eq!(
         files(&app),
         ["README.txt", "apache-test-client-0.1-src.tar.gz", "apache-test-client-0.1-src.tar.gz.asc"]
     );
-
-    // The planned checks of the new revision are queued with it.
-    let (p, v) = keys();
+    assert!(!app.storage.quarantine_dir(pending[0].id).exists(), "the quarantine directory is gone");
     let tasks =
         app.storage.read(|tx| tx.tasks_for_revision(&p, &v, RevisionNumber::new(2).unwrap())).unwrap();
     assert!(
         tasks.iter().any(|t| t.spec.primary_rel_path.as_ref().is_some_and(|r| r.as_str() == TARBALL)),
         "{tasks:?}"
     );
-    assert!(tasks.iter().all(|t| t.status == TaskStatus::Queued));
+    assert!(tasks.iter().all(|t| !t.status.is_ongoing()), "{tasks:?}");
 
-    let (status, page) = bob.get(&app, "/compose/test-client/0.1").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        page.contains("Uploaded: revision 00002 is checked now."),
-        "the flash message is shown once\n{page}"
-    );
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
     assert!(page.contains("Latest revision <strong>00002</strong>"), "{page}");
     assert!(page.contains("<td>source</td>") && page.contains("<td>signature</td>"), "classes shown\n{page}");
-    assert!(page.contains(r#"http-equiv="refresh""#), "refreshes while checks are queued");
-    assert!(page.contains("checks are running"), "{page}");
-    let (_, again) = bob.get(&app, "/compose/test-client/0.1").await;
-    assert!(!again.contains("Uploaded: revision"), "the flash message is gone after one view");
+    assert!(page.contains("All checks of this revision are done."), "{page}");
+    assert!(!page.contains("Uploads being validated") && !page.contains("Refused uploads"), "{page}");
+    assert!(!page.contains(r#"http-equiv="refresh""#), "nothing left to wait for\n{page}");
+    assert!(!page.contains("the archives are validated now"), "the flash message is gone after one view");
+    let [blockers, ..] = row_counts(&page, "apache-test-client-0.1-src.tar.gz.asc");
+    assert!(blockers > 0, "the fake signature is a blocker\n{page}");
 
     // The dashboard lists the draft under Compose.
     let (_, home) = bob.get(&app, "/").await;
     assert!(home.contains("Compose: </strong><a href=\"/compose/test-client/0.1\">0.1</a>"), "{home}");
+}
+
+#[tokio::test]
+async fn a_hostile_archive_uploaded_through_the_form_never_becomes_a_revision() {
+    use atr_checks::archive::ArchiveFormat;
+    use atr_checks::testing::archive::{ArchiveBuilder, compress, gzip_bomb};
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let before = (latest(&app), files(&app));
+    let path = format!("/upload/test-client/0.1?csrf_token={token}");
+    let traversal = compress(
+        ArchiveFormat::TarGz,
+        &ArchiveBuilder::source_release(ArchiveFormat::TarGz, "apache-test-client-0.1-src")
+            .file("apache-test-client-0.1-src/../../etc/cron.d/evil", "* * * * * root sh\n")
+            .build_tar(),
+    );
+    let (status, body) = bob
+        .upload(&app, &path, &[("evil-0.1.tar.gz", &traversal), ("evil-0.1.tar.gz.sha512", b"x\n")], &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (status, _) = bob
+        .upload(&app, &path, &[("apache-test-client-0.1.zip", b"a text file named like a zip")], &[])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // 32 MiB of zeros in about 32 KiB: past the compression ratio limit.
+    let bomb = gzip_bomb("apache-test-client-0.1-src", 32 << 20);
+    let (status, _) = bob.upload(&app, &path, &[("bomb-0.1.tar.gz", &bomb)], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(
+        page.contains("Validating <code>evil-0.1.tar.gz</code>, <code>evil-0.1.tar.gz.sha512</code>"),
+        "{page}"
+    );
+
+    app.settle();
+    assert_eq!((latest(&app), files(&app)), before, "no revision, no file");
+    let (p, v) = keys();
+    let decided = app.storage.read(|tx| tx.quarantined_of_release(&p, &v)).unwrap();
+    assert_eq!(decided.len(), 4, "the fixture upload and the three hostile ones");
+    for q in &decided[..3] {
+        assert_eq!(q.status, atr_storage::quarantine::QuarantineStatus::Failed, "{q:?}");
+        assert!(!app.storage.quarantine_dir(q.id).exists(), "the files are gone");
+    }
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(!page.contains("Uploads being validated"), "{page}");
+    let refused = &page[page.find("Refused uploads").unwrap_or_else(|| panic!("{page}"))..];
+    for needle in [
+        "Refused <code>evil-0.1.tar.gz</code>, <code>evil-0.1.tar.gz.sha512</code>",
+        "../",
+        "Refused <code>apache-test-client-0.1.zip</code>",
+        "Refused <code>bomb-0.1.tar.gz</code>",
+        "The upload was discarded because an archive failed validation.",
+        "Fix the archive and upload it again.",
+    ] {
+        assert!(refused.contains(needle), "{needle}\n{refused}");
+    }
+    for q in &decided[..3] {
+        let why = q.error.as_deref().unwrap();
+        assert!(refused.contains(&maud::html! { (why) }.into_string()), "each explanation is shown: {why}");
+    }
 }
 
 #[tokio::test]
@@ -152,6 +255,8 @@ async fn report_shows_results_by_checker_and_member_with_ignored_apart() {
     let (mut bob, _) = started_with_files(&app).await;
     let (p, v) = keys();
     let n = latest(&app).unwrap();
+    let (_, compose) = bob.get(&app, "/compose/test-client/0.1").await;
+    let [blockers, concerns, suggestions, ignored_before] = row_counts(&compose, TARBALL);
     let tarball = RelPath::new(TARBALL).unwrap();
     let ctx = ResultContext {
         project_key: &p,
@@ -194,7 +299,7 @@ async fn report_shows_results_by_checker_and_member_with_ignored_apart() {
         primary_rel_path_glob: None,
         member_rel_path_glob: None,
         status: None,
-        message_glob: None,
+        message_glob: Some("Odd top directory name.".to_owned()),
         reason: "We like our directory name.".to_owned(),
         expires: None,
     };
@@ -211,12 +316,13 @@ async fn report_shows_results_by_checker_and_member_with_ignored_apart() {
     assert!(pos("Odd top directory name.") > ignored);
 
     let (_, compose) = bob.get(&app, "/compose/test-client/0.1").await;
-    let row = &compose[compose.find(&format!("<code>{TARBALL}</code>")).unwrap()..];
-    let row = &row[..row.find("</tr>").unwrap()];
-    assert!(
-        row.contains(r#"<td class="blocker">1</td><td class="concern">1</td><td>0</td><td>1</td>"#),
-        "{row}"
+    assert_eq!(
+        row_counts(&compose, TARBALL),
+        [blockers + 1, concerns + 1, suggestions, ignored_before + 1],
+        "the ignored suggestion is counted apart\n{compose}"
     );
+    let row = &compose[compose.find(&format!("<code>{TARBALL}</code>")).unwrap()..];
+    assert!(row.contains(r#"<td class="blocker">"#) && row.contains(r#"<td class="concern">"#), "{row}");
 
     let (status, _) = bob.get(&app, "/report/test-client/0.1/no-such-file").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -251,12 +357,11 @@ async fn delete_with_companions_generate_hashes_and_diff_revisions() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (p, v) = keys();
     let n = latest(&app).unwrap();
-    let sha =
-        std::fs::read_to_string(app.storage.layout().revision(&p, &v, n).join(format!("{TARBALL}.sha512")))
-            .unwrap();
+    let dir = app.storage.layout().revision(&p, &v, n);
+    let sha = std::fs::read_to_string(dir.join(format!("{TARBALL}.sha512"))).unwrap();
     let expected = {
         use sha2::Digest as _;
-        let d = sha2::Sha512::digest(b"not really a tarball");
+        let d = sha2::Sha512::digest(std::fs::read(dir.join(TARBALL)).unwrap());
         d.iter().map(|b| format!("{b:02x}")).collect::<String>()
     };
     assert_eq!(sha, format!("{expected}  {TARBALL}\n"));
@@ -326,12 +431,16 @@ async fn archives_are_listed_in_the_viewer_and_their_members_diffed() {
     let v2 = ArchiveBuilder::new(ArchiveFormat::TarGz).file("x/README", "two").file("x/new.txt", "n").build();
     let (status, _) = bob.upload(&app, &path, &[(name, &v1)], &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    app.settle();
     let first = latest(&app).unwrap();
+    assert_eq!(first, RevisionNumber::new(3).unwrap());
     let (_, page) = bob.get(&app, &format!("/file/test-client/0.1/{name}")).await;
     assert!(page.contains("Archive members (") && page.contains("<code>x/old.txt</code>"), "{page}");
     let (status, _) = bob.upload(&app, &path, &[(name, &v2)], &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    app.settle();
     let second = latest(&app).unwrap();
+    assert_eq!(second, RevisionNumber::new(4).unwrap());
     let (_, page) = bob.get(&app, &format!("/revisions/test-client/0.1?from={first}&to={second}")).await;
     assert!(page.contains("0 added, 0 removed, 1 changed, 3 unchanged."), "{page}");
     assert!(page.contains("1 members added, 1 removed, 1 changed."), "{page}");

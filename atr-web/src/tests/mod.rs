@@ -33,15 +33,18 @@ impl TestApp {
     /// Runs the real worker (the production handler registry) in this process until the queue is
     /// empty: quarantined uploads are validated, check tasks store their results. Tests call it
     /// where a running server's worker manager would have done the work.
-    #[expect(dead_code, reason = "the upload and vote tests move to it next; remove this line then")]
     pub(super) fn settle(&self) -> atr_worker::runner::RunStats {
         let mut config = atr_worker::runner::RunnerConfig::new(self.storage.layout().root());
         config.exit_when_idle = true;
         config.rlimits = atr_worker::rlimits::Rlimits::NONE;
         config.retry_base = std::time::Duration::from_millis(1);
         let stop = std::sync::atomic::AtomicBool::new(false);
-        atr_worker::runner::run(&config, &atr_worker::registry::Registry::production(), &stop)
-            .expect("the in-process worker runs")
+        let stats = atr_worker::runner::run(&config, &atr_worker::registry::Registry::production(), &stop)
+            .expect("the in-process worker runs");
+        // The runner installs a process-wide panic hook that only logs; put the default one back
+        // so a failing assertion of a test still prints its message.
+        drop(std::panic::take_hook());
+        stats
     }
 
     /// A server with the demo data (committee `test`, project `test-client`), a second committee

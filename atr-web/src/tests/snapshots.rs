@@ -38,12 +38,19 @@ async fn main_pages() {
     let app = TestApp::new();
     let (mut bob, token) = app.browser(Some("bob")).await;
     bob.post(&app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
+    let tarball = atr_checks::testing::archive::ArchiveBuilder::source_release(
+        atr_checks::archive::ArchiveFormat::TarGz,
+        "apache-test-client-0.1-src",
+    )
+    .build();
     let files: [(&str, &[u8]); 3] = [
-        ("apache-test-client-0.1-src.tar.gz", b"tarball"),
+        ("apache-test-client-0.1-src.tar.gz", &tarball),
         ("apache-test-client-0.1-src.tar.gz.asc", b"signature"),
         ("README.txt", b"Read me.\n"),
     ];
     bob.upload(&app, &format!("/upload/test-client/0.1?csrf_token={token}"), &files, &[]).await;
+    // The tarball is validated in quarantine, then the revision is checked.
+    app.settle();
     let (p, v) = (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.1").unwrap());
     let n = app.storage.read(|tx| tx.latest_revision(&p, &v)).unwrap().unwrap();
     let tarball = RelPath::new("apache-test-client-0.1-src.tar.gz").unwrap();

@@ -173,18 +173,20 @@ fn workers_check_an_uploaded_release_end_to_end() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (status, page) = curl.run(&format!("/upload/test-client/0.1?csrf_token={token}"), &args);
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Uploaded"), "{page}");
+    assert!(page.contains("the archives are validated now"), "the tarball waits in quarantine\n{page}");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let compose = loop {
         let (status, page) = curl.get("/compose/test-client/0.1");
         assert_eq!(status, 200, "{page}");
-        // Revision 00002 appears at once; the workers then check it and the page refreshes until done.
+        // A worker validates the quarantined tarball; revision 00002 then appears, the workers
+        // check it and the page refreshes until done.
         if page.contains("Latest revision <strong>00002</strong>")
             && page.contains("All checks of this revision are done.")
         {
             break page;
         }
+        assert!(!page.contains("Refused uploads"), "the fixture passes validation\n{page}");
         assert!(
             Instant::now() < deadline,
             "checks still running after 60 s\n{page}\n--- server log ---\n{}",
