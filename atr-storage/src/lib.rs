@@ -59,6 +59,7 @@ pub mod quarantine;
 pub mod revision;
 mod session;
 mod state;
+pub mod svn;
 
 use std::path::Path;
 

@@ -23,6 +23,12 @@ pub(crate) struct Config {
     /// true behind a reverse proxy: the browser still sees HTTPS. Set it to 0 only to try the
     /// server over plain HTTP without a proxy, where browsers would otherwise drop the cookies.
     pub(crate) secure_cookies: bool,
+    /// Test mode (`ATR_TEST_MODE=1`, default off): allows what only tests may do, such as
+    /// importing from `file://` SVN URLs.
+    pub(crate) test_mode: bool,
+    /// URL prefixes SVN imports may come from (`ATR_SVN_ALLOWED_PREFIXES`, space- or
+    /// comma-separated; default the ASF dist dev and release areas).
+    pub(crate) svn_allowed_prefixes: Vec<String>,
 }
 
 impl Config {
@@ -35,6 +41,8 @@ impl Config {
             workers: None,
             plain_http: false,
             secure_cookies: true,
+            test_mode: false,
+            svn_allowed_prefixes: atr_core::svn::DEFAULT_ALLOWED_PREFIXES.map(str::to_owned).to_vec(),
         }
     }
 
@@ -54,6 +62,8 @@ impl Config {
     ///   proxy in front (default `0`; same as `serve --plain-http`).
     /// - `ATR_SECURE_COOKIES`: `0` drops the `Secure` flag of the session cookies (default `1`; keep
     ///   it behind a reverse proxy, where the browser sees HTTPS).
+    /// - `ATR_TEST_MODE`: `1` turns on test mode (default `0`).
+    /// - `ATR_SVN_ALLOWED_PREFIXES`: the URL prefixes SVN imports may come from.
     pub(crate) fn from_environment() -> anyhow::Result<Config> {
         let mut config = Config::development();
         if let Some(dir) = std::env::var_os("ATR_STATE_DIR") {
@@ -79,6 +89,13 @@ impl Config {
         }
         if let Ok(v) = std::env::var("ATR_SECURE_COOKIES") {
             config.secure_cookies = flag("ATR_SECURE_COOKIES", &v)?;
+        }
+        if let Ok(v) = std::env::var("ATR_TEST_MODE") {
+            config.test_mode = flag("ATR_TEST_MODE", &v)?;
+        }
+        if let Ok(v) = std::env::var("ATR_SVN_ALLOWED_PREFIXES") {
+            config.svn_allowed_prefixes =
+                v.split([' ', ',']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         }
         Ok(config)
     }

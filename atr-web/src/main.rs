@@ -214,6 +214,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     if demo::seed(&storage, handlers::now())? {
         tracing::info!("made the demo committee `test` with project `test-client`");
     }
+    let svn = handlers::svn::SvnSettings::from_config(&config)?;
     let app = routes::App {
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
@@ -235,7 +236,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         let manager = start_workers(&config)?;
         let server = Server::new(acceptor);
         tokio::spawn(stop_on_signal(server.handle()));
-        server.serve(routes::service(app)).await;
+        server.serve(routes::service(app).hoop(svn.clone().hoop())).await;
         return stop_workers(manager).await;
     }
     if !config.secure_cookies {
@@ -253,7 +254,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     let manager = start_workers(&config)?;
     let server = Server::new(acceptor);
     tokio::spawn(stop_on_signal(server.handle()));
-    server.serve(routes::service(app)).await;
+    server.serve(routes::service(app).hoop(svn.clone().hoop())).await;
     stop_workers(manager).await
 }
 

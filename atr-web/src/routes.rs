@@ -107,6 +107,7 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("projects/{project}/policy").post(browse::save_policy))
                 .push(Router::with_path("start/{project}").get(browse::start_form).post(browse::start))
                 .push(Router::with_path("compose/{project}/{version}").get(compose::compose))
+                .push(crate::handlers::svn::routes())
                 .push(Router::with_path("draft/delete/{project}/{version}").post(compose::delete_draft))
                 .push(Router::with_path("draft/delete-file/{project}/{version}").post(files::delete_file))
                 .push(Router::with_path("draft/hashgen/{project}/{version}").post(files::hashgen))

@@ -23,6 +23,7 @@ impl Registry {
         r.register(TaskType::PathsCheck, handlers::check::paths);
         r.register(TaskType::ParityCheck, handlers::check::parity);
         r.register(TaskType::QuarantineValidate, handlers::quarantine::validate);
+        r.register(TaskType::SvnImportFiles, handlers::svn::import);
         r
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod downloads;
 pub(crate) mod files;
 pub(crate) mod ignores;
 pub(crate) mod keys;
+pub(crate) mod svn;
 pub(crate) mod tokens;
 pub(crate) mod vote;
 

@@ -6,6 +6,7 @@ mod compose;
 mod consistency;
 mod roles;
 mod snapshots;
+mod svn;
 mod vote;
 
 use std::sync::Arc;

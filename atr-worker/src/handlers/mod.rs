@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod quarantine;
+pub mod svn;
 #[cfg(feature = "testing")]
 pub mod testing;
 
