@@ -29,6 +29,9 @@ pub(crate) struct Config {
     /// URL prefixes SVN imports may come from (`ATR_SVN_ALLOWED_PREFIXES`, space- or
     /// comma-separated; default the ASF dist dev and release areas).
     pub(crate) svn_allowed_prefixes: Vec<String>,
+    /// Address of the SSH service for rsync uploads (`ATR_SSH_BIND`, default `127.0.0.1:2222`;
+    /// `off` for none).
+    pub(crate) ssh_bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -43,6 +46,7 @@ impl Config {
             secure_cookies: true,
             test_mode: false,
             svn_allowed_prefixes: atr_core::svn::DEFAULT_ALLOWED_PREFIXES.map(str::to_owned).to_vec(),
+            ssh_bind: Some(SocketAddr::from(([127, 0, 0, 1], 2222))),
         }
     }
 
@@ -96,6 +100,14 @@ impl Config {
         if let Ok(v) = std::env::var("ATR_SVN_ALLOWED_PREFIXES") {
             config.svn_allowed_prefixes =
                 v.split([' ', ',']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        }
+        if let Ok(bind) = std::env::var("ATR_SSH_BIND") {
+            config.ssh_bind = match bind.trim() {
+                "off" | "" => None,
+                b => Some(b.parse().with_context(|| {
+                    format!("ATR_SSH_BIND={bind:?} is not an address such as 127.0.0.1:2222 (or off)")
+                })?),
+            };
         }
         Ok(config)
     }

@@ -16,6 +16,7 @@ mod pages;
 mod request_id;
 mod routes;
 mod session;
+mod ssh;
 #[cfg(test)]
 mod tests;
 mod tls;
@@ -222,6 +223,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         secure_cookies: config.secure_cookies,
         upload_limit: config.upload_max_bytes,
     };
+    let _ssh = ssh::start_configured(&config, &app.storage, &app.accounts).await;
 
     let cannot_listen =
         || format!("cannot listen on {}; set ATR_HTTPS_BIND to a free address", config.https_bind);

@@ -3,4 +3,5 @@
 mod commands;
 mod plain_http;
 mod serve;
+mod ssh;
 mod workers;
