@@ -14,8 +14,32 @@ use salvo::http::StatusCode;
 use super::{Browser, TestApp};
 use crate::ops;
 
-const TARBALL: &str = "apache-test-client-0.1-src.tar.gz";
-const TARBALL_BYTES: &[u8] = b"not really a tarball";
+/// The signed test release (tarball, signature, checksum) and the KEYS of its signer.
+const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+const TARBALL: &str = "apache-test-0.2.tar.gz";
+
+pub(super) fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURE}/{name}")).unwrap()
+}
+
+fn tarball_bytes() -> Vec<u8> {
+    fixture(TARBALL)
+}
+
+/// Registers the fixture's signing key with committee `test`, so the signature check passes.
+pub(super) fn add_fixture_key(app: &TestApp, committee: &str) {
+    let key = fixture("ATR_Test_0x1913BD07F118B758_public.asc");
+    let c = CommitteeKey::new(committee).unwrap();
+    ops::add_signing_keys(
+        &app.storage,
+        &actor_of("alice", committee),
+        &key,
+        Some(&c),
+        true,
+        crate::handlers::now(),
+    )
+    .unwrap();
+}
 
 pub(super) fn keys() -> (ProjectKey, VersionKey) {
     (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.1").unwrap())
@@ -42,19 +66,30 @@ pub(super) fn member(uid: &str) -> Actor {
     }
 }
 
-/// Completes the queued check tasks of the latest revision, as a worker would.
+/// Runs the real worker until the queue is empty (quarantined uploads validated, every check
+/// stored); no attempt may fail.
 pub(super) fn finish_checks(app: &TestApp) {
+    let stats = app.settle();
+    assert_eq!(stats.failed_attempts, 0, "{stats:?}");
+    let (p, v) = keys();
+    let tasks = app.storage.read(|tx| tx.tasks_for_revision(&p, &v, latest(app))).unwrap();
+    assert!(
+        tasks.iter().all(|t| t.status == atr_core::model::TaskStatus::Completed),
+        "every check of the latest revision ran: {tasks:?}"
+    );
+}
+
+/// The check results of the latest revision that block a vote or need acknowledging.
+fn problems(app: &TestApp) -> Vec<CheckResult> {
     let (p, v) = keys();
     let n = latest(app);
-    let now = crate::handlers::now();
     app.storage
-        .write(|tx| {
-            for t in tx.tasks_for_revision(&p, &v, n)? {
-                tx.complete_queued_task(t.id, "test", now, &serde_json::json!({}))?;
-            }
-            Ok::<_, atr_storage::StorageError>(())
-        })
-        .unwrap();
+        .read(|tx| tx.check_results(&p, &v, n))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.result)
+        .filter(|r| matches!(r.status, CheckStatus::Blocker | CheckStatus::Concern | CheckStatus::Exception))
+        .collect()
 }
 
 /// Sets the vote mode of `test-client`.
@@ -69,20 +104,30 @@ pub(super) fn set_vote_mode(app: &TestApp, mode: VoteMode) {
         .unwrap();
 }
 
-/// bob starts `test-client` 0.1 and uploads a tarball, its signature and checksum; alice (member)
-/// is logged in and returned with her token.
+/// bob starts `test-client` 0.1 and uploads the signed fixture release (tarball, signature,
+/// checksum) and a README; the real worker validates and checks them, with no blocker or concern.
+/// alice (member) is logged in and returned with her token.
 pub(super) async fn draft_with_files(app: &TestApp) -> (Browser, String) {
+    add_fixture_key(app, "test");
     let (mut bob, token) = app.browser(Some("bob")).await;
     let (status, _) = bob.post(app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let files: [(&str, &[u8]); 3] = [
-        (TARBALL, TARBALL_BYTES),
-        ("apache-test-client-0.1-src.tar.gz.asc", b"-----BEGIN PGP SIGNATURE-----\n"),
+    let (tar, asc, sha) =
+        (tarball_bytes(), fixture(&format!("{TARBALL}.asc")), fixture(&format!("{TARBALL}.sha512")));
+    let files: [(&str, &[u8]); 4] = [
+        (TARBALL, &tar),
+        ("apache-test-0.2.tar.gz.asc", &asc),
+        ("apache-test-0.2.tar.gz.sha512", &sha),
         ("README.txt", b"Read me.\n"),
     ];
     let (status, body) =
         bob.upload(app, &format!("/upload/test-client/0.1?csrf_token={token}"), &files, &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    finish_checks(app);
+    let (p, v) = keys();
+    let stored = app.storage.revision_files(&p, &v, latest(app)).unwrap();
+    assert_eq!(stored.len(), 4, "every upload is in the latest revision: {stored:?}");
+    assert_eq!(problems(app), [], "the real checks find nothing wrong with the fixture");
     app.browser(Some("alice")).await
 }
 
@@ -115,6 +160,11 @@ pub(super) async fn start_vote(app: &TestApp, alice: &mut Browser, token: &str) 
 async fn a_vote_starts_only_when_checks_are_done_and_its_mail_names_every_digest() {
     let app = TestApp::new();
     let (mut alice, token) = draft_with_files(&app).await;
+    // A new file makes a new revision whose checks are queued.
+    let (mut bob, bob_token) = app.browser(Some("bob")).await;
+    let path = format!("/upload/test-client/0.1?csrf_token={bob_token}");
+    let (status, body) = bob.upload(&app, &path, &[("NOTES.txt", b"Notes.\n")], &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let n = latest(&app);
 
     // Checks still queued: refused with the core's reason, on the page and on the post.
@@ -129,6 +179,7 @@ async fn a_vote_starts_only_when_checks_are_done_and_its_mail_names_every_digest
     assert!(outbox(&app).is_empty(), "no mail for a refused vote");
 
     finish_checks(&app);
+    assert_eq!(latest(&app), n);
     // A list outside the permitted ones is refused.
     let bad = format!("csrf_token={token}&revision={n}&email_to=everyone%40example.org");
     let (status, body) = alice.post(&app, "/vote/start/test-client/0.1", &bad).await;
@@ -142,7 +193,7 @@ async fn a_vote_starts_only_when_checks_are_done_and_its_mail_names_every_digest
     assert!(mail.contains("Subject: [VOTE] Release Apache Test Client 0.1"), "{mail}");
     assert!(mail.contains("To: dev@test.apache.org"), "{mail}");
     assert!(mail.contains(&format!("revision {n}")), "{mail}");
-    assert!(mail.contains(&format!("{}  {TARBALL}", sha512_hex(TARBALL_BYTES))), "{mail}");
+    assert!(mail.contains(&format!("{}  {TARBALL}", sha512_hex(&tarball_bytes()))), "{mail}");
     assert!(mail.contains("open for 72 hours"), "placeholders filled\n{mail}");
     let archive = std::fs::read_to_string(app.storage.list_archive("dev@test.apache.org").unwrap()).unwrap();
     assert!(archive.contains("[VOTE] Release"), "the list archive has the vote\n{archive}");
@@ -162,7 +213,6 @@ async fn a_vote_starts_only_when_checks_are_done_and_its_mail_names_every_digest
 async fn blockers_refuse_the_vote_and_concerns_must_be_acknowledged() {
     let app = TestApp::new();
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     let (p, v) = keys();
     let n = latest(&app);
     let ctx = ResultContext {
@@ -229,7 +279,6 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
     let app = TestApp::new();
     set_vote_mode(&app, VoteMode::Trusted);
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     start_vote(&app, &mut alice, &token).await;
     let voted = latest(&app);
 
@@ -242,7 +291,7 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
         .find(|m| m.contains("Subject: Your vote on test-client-0.1: +1"))
         .expect("a receipt for the voter");
     assert!(
-        receipt.contains("To: alice@apache.org") && receipt.contains(&sha512_hex(TARBALL_BYTES)),
+        receipt.contains("To: alice@apache.org") && receipt.contains(&sha512_hex(&tarball_bytes())),
         "{receipt}"
     );
     assert!(receipt.contains(&format!("binding vote +1 on test-client-0.1 revision {voted}")), "{receipt}");
@@ -297,7 +346,6 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
     let app = TestApp::new();
     set_vote_mode(&app, VoteMode::Trusted);
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     start_vote(&app, &mut alice, &token).await;
     let n = latest(&app);
 
@@ -345,8 +393,6 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
 }
 
-const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
-
 fn inode(path: &std::path::Path) -> u64 {
     use std::os::unix::fs::MetadataExt as _;
     std::fs::metadata(path).unwrap().ino()
@@ -357,32 +403,8 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
     let app = TestApp::new();
     set_vote_mode(&app, VoteMode::Trusted);
     let (p, v) = keys();
-    let read = |name: &str| std::fs::read(format!("{FIXTURE}/{name}")).unwrap();
-    let key = read("ATR_Test_0x1913BD07F118B758_public.asc");
-    let test = CommitteeKey::new("test").unwrap();
-    ops::add_signing_keys(&app.storage, &member("alice"), &key, Some(&test), true, crate::handlers::now())
-        .unwrap();
-
-    let (mut bob, bob_token) = app.browser(Some("bob")).await;
-    let (status, _) =
-        bob.post(&app, "/start/test-client", &format!("csrf_token={bob_token}&version=0.1")).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (tar, asc, sha) = (
-        read("apache-test-0.2.tar.gz"),
-        read("apache-test-0.2.tar.gz.asc"),
-        read("apache-test-0.2.tar.gz.sha512"),
-    );
-    let files: [(&str, &[u8]); 4] = [
-        ("apache-test-0.2.tar.gz", &tar),
-        ("apache-test-0.2.tar.gz.asc", &asc),
-        ("apache-test-0.2.tar.gz.sha512", &sha),
-        ("README.txt", b"Read me.\n"),
-    ];
-    let (status, body) =
-        bob.upload(&app, &format!("/upload/test-client/0.1?csrf_token={bob_token}"), &files, &[]).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    finish_checks(&app);
-    let (mut alice, token) = app.browser(Some("alice")).await;
+    let (mut alice, token) = draft_with_files(&app).await;
+    let (tar, sha) = (tarball_bytes(), fixture(&format!("{TARBALL}.sha512")));
     start_vote(&app, &mut alice, &token).await;
     let voted = latest(&app);
     let voted_tarball = app.storage.layout().revision(&p, &v, voted).join("apache-test-0.2.tar.gz");
@@ -484,7 +506,6 @@ fn reply(app: &TestApp, from: &str, body: &str, thread: &str, at: atr_core::time
 async fn an_email_vote_is_tabulated_from_the_uploaded_thread_and_resolved_with_its_result_mail() {
     let app = TestApp::new();
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     start_vote(&app, &mut alice, &token).await;
     let archive = app.storage.list_archive("dev@test.apache.org").unwrap();
     let thread =
@@ -555,7 +576,6 @@ async fn a_manual_vote_sends_no_mail_and_passes_only_with_both_thread_urls() {
     let app = TestApp::new();
     set_vote_mode(&app, VoteMode::Manual);
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     start_vote(&app, &mut alice, &token).await;
     assert!(outbox(&app).is_empty(), "a manual vote is held on the lists, not sent from here");
     let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
@@ -591,7 +611,6 @@ async fn announcing_over_existing_downloads_is_refused_when_the_policy_preserves
         })
         .unwrap();
     let (mut alice, token) = draft_with_files(&app).await;
-    finish_checks(&app);
     start_vote(&app, &mut alice, &token).await;
     let now = crate::handlers::now();
     for uid in ["alice", "dave", "erin"] {
@@ -641,20 +660,43 @@ async fn a_podling_vote_passes_two_rounds_before_the_preview() {
     let (p, v) = (ProjectKey::new("pod-lib").unwrap(), VersionKey::new("1.0").unwrap());
     let pam = actor_of("pam", "pod");
     ops::start_release(&app.storage, &pam, &p, v.clone(), now).unwrap();
+    // A real podling source release: `incubating` in its name, a DISCLAIMER, signed by pam's key.
+    let key = atr_checks::testing::TestKey::ed25519("Pam <pam@apache.org>");
+    let pod_key = CommitteeKey::new("pod").unwrap();
+    ops::add_signing_keys(&app.storage, &pam, key.public_armored().as_bytes(), Some(&pod_key), true, now)
+        .unwrap();
+    let root = "apache-pod-lib-1.0-incubating";
+    let tarball = atr_checks::testing::archive::ArchiveBuilder::source_release(
+        atr_checks::archive::ArchiveFormat::TarGz,
+        root,
+    )
+    .file(&format!("{root}/DISCLAIMER"), "Apache Pod Lib is an effort undergoing incubation at the ASF.\n")
+    .build();
+    let name = format!("{root}-src.tar.gz");
+    let signature = key.sign(&tarball, atr_checks::testing::t0() + std::time::Duration::from_secs(60));
     ops::add_revision(&app.storage, &pam, &p, &v, "Upload", now, |dir| {
-        dir.write(&RelPath::new("apache-pod-lib-1.0-src.tar.gz").unwrap(), TARBALL_BYTES)?;
+        dir.write(&RelPath::new(&name).unwrap(), &tarball)?;
+        dir.write(&RelPath::new(format!("{name}.asc")).unwrap(), &signature)?;
+        dir.write(
+            &RelPath::new(format!("{name}.sha512")).unwrap(),
+            format!("{}  {name}\n", sha512_hex(&tarball)).as_bytes(),
+        )?;
         Ok(())
     })
     .unwrap();
     let n = app.storage.read(|tx| tx.latest_revision(&p, &v)).unwrap().unwrap();
-    app.storage
-        .write(|tx| {
-            for t in tx.tasks_for_revision(&p, &v, n)? {
-                tx.complete_queued_task(t.id, "test", now, &serde_json::json!({}))?;
-            }
-            Ok::<_, atr_storage::StorageError>(())
-        })
-        .unwrap();
+    assert_eq!(app.settle().failed_attempts, 0);
+    let results = app.storage.read(|tx| tx.check_results(&p, &v, n)).unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r.result.checker == CheckerId::SIGNATURE && r.result.status == CheckStatus::Note),
+        "{results:?}"
+    );
+    assert!(
+        results.iter().all(|r| !matches!(r.result.status, CheckStatus::Blocker | CheckStatus::Exception)),
+        "{results:?}"
+    );
     let start = ops::StartVoteRequest {
         revision: Some(n),
         email_to: "dev@pod.apache.org".to_owned(),
@@ -676,10 +718,7 @@ async fn a_podling_vote_passes_two_rounds_before_the_preview() {
     assert_eq!(release.vote_round, Some(atr_core::model::VoteRound::Incubator));
     let incubator =
         std::fs::read_to_string(app.storage.list_archive("general@incubator.apache.org").unwrap()).unwrap();
-    assert!(
-        incubator.contains("(Incubator)") && incubator.contains(&sha512_hex(TARBALL_BYTES)),
-        "{incubator}"
-    );
+    assert!(incubator.contains("(Incubator)") && incubator.contains(&sha512_hex(&tarball)), "{incubator}");
 
     // The PPMC's ballots do not count in the Incubator's round.
     let refused =
