@@ -80,6 +80,7 @@ pub struct Storage {
     session: Session,
     reconciled: ReconcileReport,
     recovered_publications: publish::PublishRecovery,
+    mail: std::sync::RwLock<outbox::MailSettings>,
 }
 
 impl Storage {
@@ -113,6 +114,7 @@ impl Storage {
             session,
             reconciled,
             recovered_publications: publish::PublishRecovery::default(),
+            mail: std::sync::RwLock::default(),
         };
         storage.recovered_publications = storage.recover_publications()?;
         Ok(storage)

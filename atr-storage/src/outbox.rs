@@ -7,6 +7,11 @@
 //!   matching `>*From ` get one more `>`), appended under an exclusive file lock; readable by
 //!   `atr_core::tabulate::parse_mbox`.
 //!
+//! When an SMTP relay is configured ([`Storage::configure_mail`]), [`Storage::send_mail`] also
+//! queues a `message_send` task in the same transaction; a worker hands the outbox file to the
+//! relay (STARTTLS required) and moves it to `cur/` once the relay accepted it. Without a relay
+//! the outbox is the end of the road (an operator or a local MTA picks it up).
+//!
 //! Messages use CRLF line ends in the Maildir (wire format) and LF in the mbox (Unix archive
 //! convention). Bodies that are not plain ASCII with short lines are sent quoted-printable
 //! UTF-8; non-ASCII display names and subjects are RFC 2047 encoded words.
@@ -68,6 +73,68 @@ pub struct Delivered {
     pub archives: Vec<PathBuf>,
 }
 
+/// An SMTP relay the workers hand mail to. Stored in each `message_send` task, so the worker needs
+/// no configuration of its own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SmtpRelay {
+    /// Host name of the relay (also the name its TLS certificate must carry).
+    pub host: String,
+    /// Port (587: submission with STARTTLS).
+    pub port: u16,
+    /// PEM file of an extra CA to trust (a private relay's certificate); the web PKI roots otherwise.
+    pub ca_file: Option<PathBuf>,
+    /// The name we give in `EHLO`.
+    pub hello_name: String,
+    /// Seconds before a silent relay is given up on (the attempt fails and is retried).
+    pub timeout_secs: u64,
+}
+
+impl SmtpRelay {
+    /// A relay at `host:port`, trusting the web PKI, greeting as `atr.apache.org`, 30 s timeout.
+    pub fn new(host: impl Into<String>, port: u16) -> SmtpRelay {
+        SmtpRelay {
+            host: host.into(),
+            port,
+            ca_file: None,
+            hello_name: MESSAGE_ID_DOMAIN.to_owned(),
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// How mail leaves this platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// The public origin links in mails point to (`https://release-test.apache.org`), no trailing `/`.
+    pub site_origin: String,
+    /// The SMTP relay, or `None` to keep mail in the Maildir outbox and the list archives only.
+    pub relay: Option<SmtpRelay>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { site_origin: DEFAULT_SITE_ORIGIN.to_owned(), relay: None }
+    }
+}
+
+/// The site origin when none is configured.
+pub const DEFAULT_SITE_ORIGIN: &str = "https://release-test.apache.org";
+
+/// The arguments of a `message_send` task.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SendArgs {
+    /// The file name in `mail/outbox/new/`.
+    pub outbox_file: String,
+    /// The Message-ID (without angle brackets).
+    pub message_id: String,
+    /// The envelope sender.
+    pub from: String,
+    /// The envelope recipients.
+    pub to: Vec<String>,
+    /// Where to send it.
+    pub relay: SmtpRelay,
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Domain of the Message-IDs we make.
@@ -88,6 +155,76 @@ impl Storage {
             .join("mail")
             .join("lists")
             .join(format!("{}.mbox", list.to_ascii_lowercase())))
+    }
+
+    /// Sets how mail leaves (site origin, SMTP relay) for this process.
+    pub fn configure_mail(&self, settings: MailSettings) {
+        *self.mail.write().unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+    }
+
+    /// How mail leaves (see [`Storage::configure_mail`]).
+    pub fn mail_settings(&self) -> MailSettings {
+        self.mail.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Sends `mail`: written into the outbox and the archives of `lists` ([`Storage::deliver_local`]),
+    /// and, when a relay is configured, a `message_send` task queued in `tx` for a worker to hand it
+    /// to the relay. Rolled back with `tx`, the task goes; the outbox file stays for an operator.
+    pub fn send_mail(
+        &self,
+        tx: &crate::db::Tx<'_>,
+        mail: &OutgoingMail,
+        lists: &[&str],
+    ) -> Result<Delivered, MailError> {
+        let delivered = self.deliver_local(mail, lists)?;
+        if let Some(relay) = self.mail_settings().relay {
+            let args = SendArgs {
+                outbox_file: delivered
+                    .outbox_file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                message_id: delivered.message_id.clone(),
+                from: mail.from.clone(),
+                to: mail.to.clone(),
+                relay,
+            };
+            let spec = atr_core::model::TaskSpec {
+                task_type: atr_core::model::TaskType::MessageSend,
+                task_args: serde_json::to_value(&args).map_err(|e| MailError::Invalid {
+                    field: "task",
+                    reason: format!("the send task could not be encoded: {e}"),
+                })?,
+                asf_uid: None,
+                project_key: None,
+                version_key: None,
+                revision_number: None,
+                primary_rel_path: None,
+            };
+            let opts = crate::db::tasks::EnqueueOptions { max_attempts: 5, ..Default::default() };
+            tx.enqueue_task_with(&spec, mail.date, &opts)?;
+        }
+        Ok(delivered)
+    }
+
+    /// The outbox file of a `message_send` task: `new/<name>` while unsent.
+    pub fn outbox_unsent(&self, name: &str) -> Result<PathBuf, MailError> {
+        Ok(self.mail_outbox().join("new").join(checked_name(name)?))
+    }
+
+    /// Marks the outbox file `name` as sent: moved to `cur/<name>:2,S` (Maildir "seen").
+    /// Idempotent: a file already there is fine.
+    pub fn mark_sent(&self, name: &str) -> Result<PathBuf, MailError> {
+        let name = checked_name(name)?;
+        let cur = self.mail_outbox().join("cur");
+        fs::create_dir_all(&cur).map_err(StorageError::io("create directory", &cur))?;
+        let sent = cur.join(format!("{name}:2,S"));
+        let new = self.mail_outbox().join("new").join(name);
+        if new.exists() {
+            fs::rename(&new, &sent).map_err(StorageError::io("move into outbox/cur", &sent))?;
+            fsync_dir(&cur)?;
+        }
+        Ok(sent)
     }
 
     /// Writes `mail` into the outbox and appends it to the archive of each recipient in `lists`
@@ -121,6 +258,19 @@ impl Storage {
         }
         Ok(Delivered { message_id, outbox_file: new, archives })
     }
+}
+
+fn checked_name(name: &str) -> Result<&str, MailError> {
+    if name.is_empty()
+        || name.starts_with('.')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+    {
+        return Err(MailError::Invalid {
+            field: "outbox file",
+            reason: format!("{name:?} is not an outbox name"),
+        });
+    }
+    Ok(name)
 }
 
 fn make_message_id(mail: &OutgoingMail) -> String {

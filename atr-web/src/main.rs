@@ -11,6 +11,7 @@ mod handlers;
 mod identity;
 mod import;
 mod keyinfo;
+mod mail;
 mod ops;
 mod pages;
 mod request_id;
@@ -211,6 +212,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
     tracing::info!(state_dir = %config.state_dir.display(), "state directory ready, database migrated");
+    storage.configure_mail(mail::settings_from_environment()?);
     create_demo_accounts(&config)?;
     if demo::seed(&storage, handlers::now())? {
         tracing::info!("made the demo committee `test` with project `test-client`");

@@ -438,9 +438,6 @@ pub(crate) fn delete_token(s: &Storage, actor: &Actor, id: i64, now: Timestamp) 
     Ok(())
 }
 
-/// Where links in mails point (the platform's public origin).
-pub(crate) const SITE_ORIGIN: &str = "https://release-test.apache.org";
-
 /// The default body of a `[VOTE]` mail when the policy has no template (ATR's, §9).
 pub(crate) const DEFAULT_VOTE_TEMPLATE: &str = "Hello [COMMITTEE],\n\n\
 I'd like to call a vote on releasing the following artifacts as Apache [PROJECT] [VERSION].\n\n\
@@ -501,7 +498,7 @@ pub(crate) fn vote_mail_body(
     let committee = &state.project.committee_key;
     let has_keys = !s.read(|tx| tx.signing_keys_of_committee(committee))?.is_empty();
     let keys_file = if has_keys {
-        format!("{SITE_ORIGIN}/keys/export/{committee}")
+        format!("{}/keys/export/{committee}", site_origin(s))
     } else {
         "[Sorry, the KEYS file is missing!]".to_owned()
     };
@@ -514,7 +511,7 @@ pub(crate) fn vote_mail_body(
             ("KEYS_FILE", keys_file),
             ("PROJECT", state.project.project_name.clone()),
             ("RELEASE_CHECKLIST", policy.release_checklist.clone()),
-            ("REVIEW_URL", format!("{SITE_ORIGIN}/vote/{p}/{v}")),
+            ("REVIEW_URL", format!("{}/vote/{p}/{v}", site_origin(s))),
             ("VERSION", v.to_string()),
             ("YOUR_ASF_ID", uid.to_string()),
             ("YOUR_FULL_NAME", uid.to_string()),
@@ -541,9 +538,28 @@ pub(crate) struct StartVoteRequest {
     pub(crate) concerns_noted: std::collections::BTreeSet<String>,
 }
 
-/// Where the mail of a lifecycle step went.
+/// The public origin links in mails point to (configured with the mail settings).
+pub(crate) fn site_origin(s: &Storage) -> String {
+    s.mail_settings().site_origin
+}
+
+/// Sends the mail of a lifecycle step in its own transaction (see [`deliver_in`]).
 fn deliver(
     s: &Storage,
+    mail: &atr_core::lifecycle::Mail,
+    body: String,
+    to: &str,
+    in_reply_to: Option<String>,
+    now: Timestamp,
+) -> Result<atr_storage::outbox::Delivered, WebError> {
+    s.write(|tx| deliver_in(s, tx, mail, body, to, in_reply_to, now))
+}
+
+/// Sends the mail of a lifecycle step: into the outbox and the list's archive, and queued for the
+/// SMTP relay in `tx` when one is configured.
+fn deliver_in(
+    s: &Storage,
+    tx: &atr_storage::db::Tx<'_>,
     mail: &atr_core::lifecycle::Mail,
     body: String,
     to: &str,
@@ -559,7 +575,7 @@ fn deliver(
         in_reply_to,
         date: now,
     };
-    s.deliver_local(&out, &[to]).map_err(|e| WebError::invalid(format!("The mail was not sent: {e}.")))
+    s.send_mail(tx, &out, &[to]).map_err(|e| WebError::invalid(format!("The mail was not sent: {e}.")))
 }
 
 /// Starts the vote on the latest draft revision (every guard in the core): the phase change and
@@ -600,7 +616,7 @@ pub(crate) fn start_vote(
         for mail in t.mails() {
             if let atr_core::lifecycle::MailTo::List(to) = &mail.to {
                 let body = mail.body.clone().unwrap_or_default();
-                sent = Some(deliver(s, mail, body, to, None, now)?.message_id);
+                sent = Some(deliver_in(s, tx, mail, body, to, None, now)?.message_id);
             }
         }
         Ok::<_, WebError>(sent)
@@ -645,8 +661,9 @@ pub(crate) fn cast_ballot(
         in_reply_to: None,
         date: now,
     };
-    s.deliver_local(&receipt, &[])
-        .map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))?;
+    s.write(|tx| {
+        s.send_mail(tx, &receipt, &[]).map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))
+    })?;
     Ok(ballot)
 }
 
@@ -922,7 +939,7 @@ pub(crate) fn announce(
         template,
         &[
             ("COMMITTEE", state.project.committee_key.to_string()),
-            ("DOWNLOAD_URL", format!("{SITE_ORIGIN}/release/{project}/{version}")),
+            ("DOWNLOAD_URL", format!("{}/release/{project}/{version}", site_origin(s))),
             ("PROJECT", state.project.project_name.clone()),
             ("VERSION", version.to_string()),
             ("YOUR_ASF_ID", uid.to_string()),

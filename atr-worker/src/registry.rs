@@ -13,7 +13,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Every production handler. Kinds not listed here (mail, metadata, SVN import, SBOM) are
+    /// Every production handler. Kinds not listed here (metadata, SVN import, SBOM) are
     /// failed with an error naming the missing handler.
     pub fn production() -> Self {
         let mut r = Registry::default();
@@ -23,6 +23,7 @@ impl Registry {
         r.register(TaskType::PathsCheck, handlers::check::paths);
         r.register(TaskType::ParityCheck, handlers::check::parity);
         r.register(TaskType::QuarantineValidate, handlers::quarantine::validate);
+        r.register(TaskType::MessageSend, handlers::mail::send);
         r.register(TaskType::SvnImportFiles, handlers::svn::import);
         r
     }

@@ -4,6 +4,7 @@ mod accounts;
 mod browser;
 mod compose;
 mod consistency;
+mod mail;
 mod roles;
 mod snapshots;
 mod svn;
