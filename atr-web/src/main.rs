@@ -3,6 +3,7 @@
 //! A thin adapter: it reads its [`config::Config`], opens the storage (creating and migrating the
 //! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
 
+mod api;
 mod config;
 mod consistency;
 mod demo;
@@ -10,6 +11,7 @@ mod error;
 mod handlers;
 mod identity;
 mod import;
+mod jwt;
 mod keyinfo;
 mod mail;
 mod ops;

@@ -74,6 +74,7 @@ pub(crate) fn router(app: App) -> Router {
     let upload_limit = app.upload_limit;
     Router::new()
         .hoop(InjectApp(app))
+        .push(crate::api::router())
         .push(
             Router::with_path("upload/{project}/{version}")
                 .hoop(SecureMaxSize::new(upload_limit))

@@ -1,6 +1,7 @@
 //! In-process HTTP tests of the routes, through salvo's test client and a real state directory.
 
 mod accounts;
+mod api;
 mod browser;
 mod compose;
 mod consistency;

@@ -1,0 +1,441 @@
+//! Votes, announcement, ignore rules, distribution records and SBOM tasks through the API.
+
+use std::collections::BTreeSet;
+
+use atr_core::ids::{ProjectKey, RevisionNumber};
+use atr_core::model::{ReleasePhase, TaskSpec, TaskType, VoteMode, VoteResolution};
+use atr_core::permissions::{Action, authorise};
+use salvo::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::releases::{ReleaseRequest, SuccessResponse, release_and_latest, release_fields};
+use super::schema::{True, wire};
+use super::{ApiError, BODY_LIMIT, Reply, actor, app, body, field, models, param, run};
+use crate::ops;
+
+wire! {
+    /// Request of `/vote/start`, as the `atr` client sends it.
+    VoteStartRequest {
+        project: String,
+        version: String,
+        revision: Option<String>,
+        email_to: String,
+        #[serde(default)]
+        email_cc: Vec<String>,
+        #[serde(default)]
+        email_bcc: Vec<String>,
+        vote_duration: Option<u32>,
+        subject: Option<String>,
+        body: Option<String>,
+        second_round_email_to: Option<String>,
+        #[serde(default)]
+        notify_when_finished: bool,
+        #[serde(default)]
+        automatic_resolve_when_finished: bool,
+        #[serde(default)]
+        automatic_publish_when_resolved: bool,
+        #[serde(default)]
+        concerns_noted: Vec<String>,
+    }
+}
+
+wire! {
+    /// Response of `/vote/start` and `/sbom/generate`: the task that records the work.
+    TaskResponse { endpoint: String, task: models::Task }
+}
+
+wire! {
+    /// Request of `/vote/resolve`.
+    VoteResolveRequest { project: String, version: String, resolution: String }
+}
+
+wire! {
+    /// Response of `/vote/tabulate`.
+    VoteTabulateResponse {
+        endpoint: String,
+        details: Option<Value>,
+        vote_mode: String,
+        vote_seq: Option<u32>,
+        trusted_ballots: Option<Vec<Value>>,
+        trusted_summary: Option<Value>,
+        trusted_passed: Option<bool>,
+    }
+}
+
+wire! {
+    /// Request of `/release/announce`.
+    AnnounceRequest {
+        project: String,
+        version: String,
+        revision: Option<String>,
+        email_to: String,
+        body: Option<String>,
+        path_suffix: Option<String>,
+    }
+}
+
+wire! {
+    /// Request of `/ignore/add`: every glob may be null (matches anything).
+    IgnoreAddRequest {
+        project_key: String,
+        release_glob: Option<String>,
+        revision_number: Option<String>,
+        checker_glob: Option<String>,
+        primary_rel_path_glob: Option<String>,
+        member_rel_path_glob: Option<String>,
+        status: Option<String>,
+        message_glob: Option<String>,
+    }
+}
+
+wire! {
+    /// Request of `/ignore/delete`.
+    IgnoreDeleteRequest { project_key: String, id: i64 }
+}
+
+wire! {
+    /// Response of `/ignore/list`.
+    IgnoreListResponse { endpoint: String, ignores: Vec<models::CheckResultIgnore> }
+}
+
+wire! {
+    /// Request of `/distribution/record`.
+    DistributionRecordRequest {
+        project: String,
+        version: String,
+        platform: String,
+        distribution_owner_namespace: Option<String>,
+        distribution_package: String,
+        distribution_version: String,
+        staging: bool,
+        details: bool,
+    }
+}
+
+wire! {
+    /// Response of `/distribution/list`.
+    DistributionListResponse { endpoint: String, distributions: Vec<models::Distribution> }
+}
+
+wire! {
+    /// Request of `/sbom/generate`.
+    SbomGenerateRequest { project: String, version: String, relpath: String }
+}
+
+fn optional_revision(raw: Option<&str>) -> Result<Option<RevisionNumber>, ApiError> {
+    raw.map(|r| super::revision_field("revision", r)).transpose()
+}
+
+endpoint! {
+    /// Starts the vote on the latest draft revision (409 while checks run); the vote mail is sent
+    /// at once and recorded as a completed `vote_initiate` task, which is returned.
+    vote_start(req, depot) {
+        let f: VoteStartRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let revision = optional_revision(f.revision.as_deref())?;
+        if !f.email_cc.is_empty() || !f.email_bcc.is_empty() {
+            return Err(ApiError::bad_request(
+                "Copies of the vote mail (email_cc, email_bcc) are not supported; send the vote to one permitted list.",
+            ));
+        }
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let task = run(&app, move |s| {
+            let request = ops::StartVoteRequest {
+                revision,
+                email_to: f.email_to.clone(),
+                duration_hours: f.vote_duration,
+                concerns_noted: f.concerns_noted.iter().cloned().collect::<BTreeSet<_>>(),
+            };
+            let message_id = ops::start_vote(s, &actor, &p, &v, request, now)?;
+            let n = s.read(|tx| tx.latest_revision(&p, &v))?;
+            // The mail went out in-process; the task row records it for the client and the admin pages.
+            let spec = TaskSpec {
+                task_type: TaskType::VoteInitiate,
+                task_args: json!({
+                    "email_to": f.email_to,
+                    "vote_duration": f.vote_duration,
+                    "subject": f.subject,
+                    "message_id": message_id,
+                }),
+                asf_uid: actor.uid.clone(),
+                project_key: Some(p.clone()),
+                version_key: Some(v.clone()),
+                revision_number: n,
+                primary_rel_path: None,
+            };
+            s.write(|tx| {
+                let id = tx.enqueue_task(&spec, now)?;
+                tx.complete_queued_task(id, "atr-web", now, &json!({ "message_id": message_id }))?;
+                tx.task(id)?.ok_or_else(|| ApiError::not_found("The vote task vanished."))
+            })
+        })
+        .await?;
+        Reply::created(&TaskResponse { endpoint: "/vote/start".to_owned(), task: models::Task::of(&task) })
+    }
+}
+
+endpoint! {
+    /// Resolves the running vote: passed, failed or cancelled.
+    vote_resolve(req, depot) {
+        let f: VoteResolveRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let resolution: VoteResolution = field("resolution", &f.resolution)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        run(&app, move |s| {
+            let request = ops::ResolveRequest { resolution, evidence: None, result_body: None };
+            ops::resolve_vote(s, &actor, &p, &v, request, now)?;
+            Ok(())
+        })
+        .await?;
+        Reply::ok(&SuccessResponse { endpoint: "/vote/resolve".to_owned(), success: True })
+    }
+}
+
+endpoint! {
+    /// Where the running vote stands: an email vote is tabulated from the list's archive (and its
+    /// ballots stored), a trusted vote from the ballots cast on the platform.
+    vote_tabulate(req, depot) {
+        let f: ReleaseRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let answer = run(&app, move |s| {
+            let state = s.release_state(&p, &v, now)?;
+            let release = state.release.clone().ok_or_else(|| ApiError::not_found(format!("There is no release {p}-{v}.")))?;
+            authorise(&actor, Action::ResolveVote, &state.project.committee_key)?;
+            if release.phase != ReleasePhase::Candidate {
+                return Err(ApiError::conflict(format!(
+                    "{p}-{v} has no running vote (it is in the {} phase).",
+                    release.phase.label()
+                )));
+            }
+            let mode = release.vote_mode.unwrap_or(state.project.policy.vote_mode);
+            let mut out = VoteTabulateResponse {
+                endpoint: "/vote/tabulate".to_owned(),
+                details: None,
+                vote_mode: mode.as_str().to_owned(),
+                vote_seq: Some(release.vote_seq),
+                trusted_ballots: None,
+                trusted_summary: None,
+                trusted_passed: None,
+            };
+            match mode {
+                VoteMode::Email => {
+                    let list = ops::vote_list(s, &state)?
+                        .ok_or_else(|| ApiError::conflict("The vote's mailing list is not known; tabulate it on the vote page."))?;
+                    let archive = s.list_archive(&list).map_err(|e| ApiError::bad_request(e.to_string()))?;
+                    let bytes = std::fs::read(&archive).unwrap_or_default();
+                    let tab = ops::import_thread(s, &actor, &p, &v, &bytes, now)?;
+                    out.details = Some(json!({
+                        "list": list,
+                        "started": tab.started.map(|t| t.to_string()),
+                        "votes": tab.votes.len(),
+                        "skipped": tab.skipped.len(),
+                        "tally": tab.tally,
+                        "passes": tab.tally.passes(),
+                    }));
+                }
+                VoteMode::Trusted => {
+                    let tally = atr_core::model::Tally::of(&state.ballots);
+                    out.trusted_ballots = Some(state.ballots.iter().map(|b| serde_json::to_value(b).unwrap_or(Value::Null)).collect());
+                    out.trusted_summary = Some(serde_json::to_value(tally).unwrap_or(Value::Null));
+                    out.trusted_passed = Some(tally.passes());
+                }
+                VoteMode::Manual => {}
+            }
+            Ok(out)
+        })
+        .await?;
+        Reply::ok(&answer)
+    }
+}
+
+endpoint! {
+    /// Announces a preview: the files are published and the `[ANNOUNCE]` mail (from the policy's
+    /// template) goes to `email_to`.
+    release_announce(req, depot) {
+        let f: AnnounceRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let revision = optional_revision(f.revision.as_deref())?;
+        if f.body.as_deref().is_some_and(|b| !b.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "A custom announcement body is not supported yet; send `body: null` to use the project's announcement template.",
+            ));
+        }
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        run(&app, move |s| {
+            let request = ops::AnnounceRequest { revision, email_to: f.email_to, path_suffix: f.path_suffix };
+            ops::announce(s, &actor, &p, &v, request, now)?;
+            Ok(())
+        })
+        .await?;
+        Reply::created(&SuccessResponse { endpoint: "/release/announce".to_owned(), success: True })
+    }
+}
+
+endpoint! {
+    /// Adds an ignore rule to a project (committee members).
+    ignore_add(req, depot) {
+        let f: IgnoreAddRequest = body(req, BODY_LIMIT).await?;
+        let project: ProjectKey = field("project_key", &f.project_key)?;
+        let revision_number = f.revision_number.as_deref().map(|r| super::revision_field("revision_number", r)).transpose()?;
+        let status = f.status.as_deref().map(|s| field::<atr_core::check::CheckStatus>("status", s)).transpose()?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let uid = actor.uid.clone().ok_or_else(|| ApiError::unauthorized("Authentication required."))?;
+        let rule = atr_core::model::CheckResultIgnore {
+            id: None,
+            asf_uid: uid,
+            created: now,
+            project_key: project.clone(),
+            release_glob: f.release_glob,
+            revision_number,
+            checker_glob: f.checker_glob,
+            primary_rel_path_glob: f.primary_rel_path_glob,
+            member_rel_path_glob: f.member_rel_path_glob,
+            status,
+            message_glob: f.message_glob,
+            reason: "Added with the atr client (the API takes no reason).".to_owned(),
+            expires: None,
+        };
+        run(&app, move |s| Ok(ops::change_ignore(s, &actor, &project, ops::IgnoreChange::Add(rule), now)?)).await?;
+        Reply::ok(&SuccessResponse { endpoint: "/ignore/add".to_owned(), success: True })
+    }
+}
+
+endpoint! {
+    /// Deletes an ignore rule of a project.
+    ignore_delete(req, depot) {
+        let f: IgnoreDeleteRequest = body(req, BODY_LIMIT).await?;
+        let project: ProjectKey = field("project_key", &f.project_key)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        run(&app, move |s| Ok(ops::change_ignore(s, &actor, &project, ops::IgnoreChange::Delete(f.id), now)?)).await?;
+        Reply::ok(&SuccessResponse { endpoint: "/ignore/delete".to_owned(), success: True })
+    }
+}
+
+endpoint! {
+    /// The ignore rules of a project.
+    ignore_list(req, depot) {
+        let project: ProjectKey = param(req, "key")?;
+        let app = app(depot);
+        let ignores = run(&app, move |s| {
+            s.read(|tx| {
+                tx.project(&project)?.ok_or_else(|| ApiError::not_found(format!("There is no project `{project}`.")))?;
+                Ok(tx.ignores(&project)?)
+            })
+        })
+        .await?;
+        Reply::ok(&IgnoreListResponse {
+            endpoint: "/ignore/list".to_owned(),
+            ignores: ignores.iter().map(models::CheckResultIgnore::of).collect(),
+        })
+    }
+}
+
+endpoint! {
+    /// The distribution records of a release.
+    distribution_list(req, depot) {
+        let (p, v): (ProjectKey, atr_core::ids::VersionKey) = (param(req, "project")?, param(req, "version")?);
+        let app = app(depot);
+        let records = run(&app, move |s| {
+            release_and_latest(s, &p, &v)?;
+            Ok(s.read(|tx| tx.distributions(&p, &v))?)
+        })
+        .await?;
+        Reply::ok(&DistributionListResponse {
+            endpoint: "/distribution/list".to_owned(),
+            distributions: records.iter().map(models::Distribution::of).collect(),
+        })
+    }
+}
+
+endpoint! {
+    /// Records that a release is also published in a package registry (pending until the registry
+    /// shows it; this server makes no outside requests).
+    distribution_record(req, depot) {
+        let f: DistributionRecordRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let platform: atr_core::model::DistributionPlatform = field("platform", &f.platform)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        run(&app, move |s| {
+            let uid = actor.uid.clone().ok_or_else(|| ApiError::unauthorized("Authentication required."))?;
+            let state = s.release_state(&p, &v, now)?;
+            state.release.as_ref().ok_or_else(|| ApiError::not_found(format!("There is no release {p}-{v}.")))?;
+            let grant = authorise(&actor, Action::RecordDistribution, &state.project.committee_key)?;
+            let owner = f.distribution_owner_namespace.filter(|o| !o.is_empty());
+            let api_url = platform
+                .api_url(owner.as_deref(), &f.distribution_package, &f.distribution_version, f.staging)
+                .map_err(|e| ApiError::bad_request(format!("The distribution was not recorded: {e}.")))?;
+            let record = atr_core::model::Distribution {
+                project_key: p.clone(),
+                version_key: v.clone(),
+                platform,
+                owner_namespace: owner.or(platform.default_owner_namespace().map(str::to_owned)).unwrap_or_default(),
+                package: f.distribution_package,
+                version: f.distribution_version,
+                staging: f.staging,
+                pending: true,
+                upload_date: None,
+                api_url,
+                web_url: None,
+                created_by: uid,
+            };
+            s.write(|tx| {
+                tx.upsert_distribution(&record)?;
+                let details = json!({
+                    "change": "record",
+                    "platform": platform.as_str(),
+                    "package": record.package,
+                    "version": record.version,
+                    "staging": record.staging,
+                });
+                tx.append_audit(&ops::audit_event(
+                    &actor,
+                    grant.as_admin,
+                    atr_core::model::AuditAction::DistributionChange,
+                    format!("{p}-{v}"),
+                    details,
+                    now,
+                ))
+            })?;
+            Ok(())
+        })
+        .await?;
+        Reply::created(&SuccessResponse { endpoint: "/distribution/record".to_owned(), success: True })
+    }
+}
+
+endpoint! {
+    /// Queues a CycloneDX SBOM generation for an archive of the latest draft revision.
+    sbom_generate(req, depot) {
+        let f: SbomGenerateRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let path: atr_core::path::RelPath = field("relpath", &f.relpath)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let task = run(&app, move |s| {
+            let state = s.release_state(&p, &v, now)?;
+            authorise(&actor, Action::AddRevision, &state.project.committee_key)?;
+            let release = state.release.as_ref().ok_or_else(|| ApiError::not_found(format!("There is no release {p}-{v}.")))?;
+            if release.phase != ReleasePhase::Draft {
+                return Err(ApiError::conflict(format!("An SBOM can be added only to a draft; {p}-{v} is in the {} phase.", release.phase.label())));
+            }
+            if !state.files.contains(&path) {
+                return Err(ApiError::not_found(format!("There is no file `{path}` in the latest revision of {p}-{v}.")));
+            }
+            let spec = TaskSpec {
+                task_type: TaskType::SbomGenerateCyclonedx,
+                task_args: json!({ "project_key": p, "version_key": v, "revision_number": state.latest_revision, "file_path": path }),
+                asf_uid: actor.uid.clone(),
+                project_key: Some(p.clone()),
+                version_key: Some(v.clone()),
+                revision_number: state.latest_revision,
+                primary_rel_path: Some(path.clone()),
+            };
+            s.write(|tx| {
+                let id = tx.enqueue_task(&spec, now)?;
+                tx.task(id)?.ok_or_else(|| ApiError::not_found("The SBOM task vanished."))
+            })
+        })
+        .await?;
+        Reply::with(StatusCode::CREATED, &TaskResponse { endpoint: "/sbom/generate".to_owned(), task: models::Task::of(&task) })
+    }
+}
