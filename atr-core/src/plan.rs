@@ -8,7 +8,8 @@
 //!   `.tar`, `.zip`), which runs all archive checkers in one pass over the archive; its
 //!   `checkers` argument lists them (source archives get licence headers and RAT-class
 //!   analysis, binary archives only integrity and licence files, as in ATR);
-//! - one `sbom_check` per `.cdx.json`;
+//! - one `sbom_check` per `.cdx.json` (schema, the artifact and its hashes, NTIA score, licence
+//!   bill), and one per source archive (whether its `<archive>.cdx.json` is beside it);
 //! - one `parity_check` per group of two or more source archives of the same tree in different formats.
 //!
 //! Files are classified by [`crate::classify::classify`] with the project's patterns.
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::check::CheckerId;
+use crate::check::{CheckStatus, CheckerId};
 use crate::classify::{ArtifactClass, ClassificationPolicy, artifact_suffix, classify};
 use crate::ids::{CommitteeKey, ProjectKey, RevisionNumber, Uid, VersionKey};
 use crate::model::task::{TaskSpec, TaskType};
@@ -107,9 +108,11 @@ pub fn plan_checks<'f>(files: impl IntoIterator<Item = &'f RelPath>, ctx: &PlanC
             ArtifactClass::Hash if is_checked_hash(name) => {
                 tasks.push(ctx.spec(TaskType::HashingCheck, Some(path), json!({})))
             }
-            ArtifactClass::Sbom if name.ends_with(".cdx.json") => {
-                tasks.push(ctx.spec(TaskType::SbomCheck, Some(path), json!({})))
-            }
+            ArtifactClass::Sbom if name.ends_with(".cdx.json") => tasks.push(ctx.spec(
+                TaskType::SbomCheck,
+                Some(path),
+                json!({ "artifact": sbom_subject(path).map(|a| a.to_string()) }),
+            )),
             ArtifactClass::Source | ArtifactClass::Binary => {
                 let Some((suffix, is_tar)) = archive_format(name) else { continue };
                 // A policy may call a `.jar` a source artifact; only real archives get archive checks.
@@ -130,6 +133,18 @@ pub fn plan_checks<'f>(files: impl IntoIterator<Item = &'f RelPath>, ctx: &PlanC
                 if c.class == ArtifactClass::Source {
                     let stem = path.as_str()[..path.as_str().len() - suffix.len()].to_owned();
                     trees.entry(stem).or_default().push(path);
+                    let sbom = sbom_of(path);
+                    let present = sbom.as_ref().is_some_and(|s| files.contains(s));
+                    tasks.push(ctx.spec(
+                        TaskType::SbomCheck,
+                        Some(path),
+                        json!({
+                            "presence": true,
+                            "sbom": sbom.map(|s| s.to_string()),
+                            "sbom_present": present,
+                            "missing_status": MISSING_SBOM_STATUS,
+                        }),
+                    ));
                 }
             }
             _ => {}
@@ -140,6 +155,64 @@ pub fn plan_checks<'f>(files: impl IntoIterator<Item = &'f RelPath>, ctx: &PlanC
         tasks.push(ctx.spec(TaskType::ParityCheck, Some(group[0]), json!({ "archives": paths })));
     }
     tasks
+}
+
+/// How serious a source archive without an SBOM beside it is. ATR (2026) says `suggestion`; a
+/// `concern` would have to be acknowledged before every vote of every project without SBOMs.
+pub const MISSING_SBOM_STATUS: CheckStatus = CheckStatus::Suggestion;
+
+/// The SBOM of an artifact: `<artifact>.cdx.json`.
+pub fn sbom_of(artifact: &RelPath) -> Option<RelPath> {
+    artifact.with_appended(".cdx.json").ok()
+}
+
+/// The artifact an SBOM describes, by name: `x.tar.gz.cdx.json` → `x.tar.gz`.
+pub fn sbom_subject(sbom: &RelPath) -> Option<RelPath> {
+    sbom.as_str().strip_suffix(".cdx.json").and_then(|s| RelPath::new(s).ok())
+}
+
+/// Why an SBOM cannot be generated for a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SbomRefusal {
+    /// The file is not in the latest revision.
+    #[error("There is no file `{0}` in the draft.")]
+    NoSuchFile(RelPath),
+    /// The file is not a source archive the SBOM generator reads.
+    #[error(
+        "`{0}` is not a source archive (.tar.gz, .tgz, .tar.bz2, .tar.xz, .tar or .zip); SBOMs are generated for source archives."
+    )]
+    NotSourceArchive(RelPath),
+    /// The SBOM exists already.
+    #[error("`{0}` exists already; delete it first to generate a new one.")]
+    Exists(RelPath),
+}
+
+/// The task that generates the SBOM of `artifact` in the draft whose latest revision is
+/// `ctx.revision` and holds `files`: refused unless `artifact` is a source archive of that
+/// revision without an SBOM. The task makes a new revision with `<artifact>.cdx.json`.
+pub fn sbom_generate_task(
+    files: &BTreeSet<RelPath>,
+    artifact: &RelPath,
+    ctx: &PlanContext<'_>,
+) -> Result<TaskSpec, SbomRefusal> {
+    if !files.contains(artifact) {
+        return Err(SbomRefusal::NoSuchFile(artifact.clone()));
+    }
+    let name = artifact.file_name();
+    let is_archive = archive_format(name)
+        .is_some_and(|(suffix, _)| artifact_suffix(name).is_none_or(|s| s.len() <= suffix.len()));
+    if !is_archive || classify(artifact, ctx.classification).class != ArtifactClass::Source {
+        return Err(SbomRefusal::NotSourceArchive(artifact.clone()));
+    }
+    let sbom = sbom_of(artifact).ok_or_else(|| SbomRefusal::NotSourceArchive(artifact.clone()))?;
+    if files.contains(&sbom) {
+        return Err(SbomRefusal::Exists(sbom));
+    }
+    Ok(ctx.spec(
+        TaskType::SbomGenerateCyclonedx,
+        Some(artifact),
+        json!({ "artifact": artifact.as_str(), "sbom": sbom.as_str(), "base_revision": ctx.revision, "is_podling": ctx.is_podling }),
+    ))
 }
 
 fn is_checked_hash(name: &str) -> bool {
@@ -213,9 +286,11 @@ mod tests {
                 "paths_check ",
                 "archive_check apache-foo-1.0-bin.tar.gz",
                 "archive_check apache-foo-1.0-src.tar.gz",
+                "sbom_check apache-foo-1.0-src.tar.gz",
                 "signature_check apache-foo-1.0-src.tar.gz.asc",
                 "hashing_check apache-foo-1.0-src.tar.gz.sha512",
                 "archive_check apache-foo-1.0-src.zip",
+                "sbom_check apache-foo-1.0-src.zip",
                 "signature_check apache-foo-1.0-src.zip.asc",
                 "hashing_check apache-foo-1.0-src.zip.sha256",
                 "sbom_check apache-foo-1.0.cdx.json",
@@ -254,6 +329,80 @@ mod tests {
         let tasks = plan(&["a-1.0-src.tar.gz"], &policy);
         assert_eq!(tasks[1].2["class"], "binary");
         assert_eq!(tasks[0].2["is_podling"], false);
+    }
+
+    #[test]
+    fn source_archives_get_an_sbom_presence_check_and_sboms_name_their_artifact() {
+        let tasks = plan(
+            &["a-1.0-src.tar.gz", "a-1.0-src.tar.gz.cdx.json", "b-1.0-src.zip", "a-1.0-bin.zip"],
+            &ClassificationPolicy::default(),
+        );
+        let sbom_tasks: Vec<(&str, &serde_json::Value)> =
+            tasks.iter().filter(|t| t.0 == "sbom_check").map(|t| (t.1.as_str(), &t.2)).collect();
+        assert_eq!(
+            sbom_tasks,
+            [
+                (
+                    "a-1.0-src.tar.gz",
+                    &json!({ "presence": true, "sbom": "a-1.0-src.tar.gz.cdx.json", "sbom_present": true, "missing_status": "suggestion" })
+                ),
+                ("a-1.0-src.tar.gz.cdx.json", &json!({ "artifact": "a-1.0-src.tar.gz" })),
+                (
+                    "b-1.0-src.zip",
+                    &json!({ "presence": true, "sbom": "b-1.0-src.zip.cdx.json", "sbom_present": false, "missing_status": "suggestion" })
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn sbom_generation_only_for_source_archives_without_one() {
+        let (p, v, c) = (
+            ProjectKey::new("foo").unwrap(),
+            VersionKey::new("1.0").unwrap(),
+            CommitteeKey::new("foo").unwrap(),
+        );
+        let policy = ClassificationPolicy::default();
+        let ctx = PlanContext {
+            project_key: &p,
+            version_key: &v,
+            revision: RevisionNumber::new(3).unwrap(),
+            committee_key: &c,
+            is_podling: false,
+            asf_uid: None,
+            classification: &policy,
+        };
+        let r = |s: &str| RelPath::new(s).unwrap();
+        let files: BTreeSet<RelPath> = [
+            "a-1.0-src.tar.gz",
+            "a-1.0-src.tar.gz.asc",
+            "b-1.0-src.zip",
+            "b-1.0-src.zip.cdx.json",
+            "a-1.0-bin.tar.gz",
+        ]
+        .map(r)
+        .into();
+        let t = sbom_generate_task(&files, &r("a-1.0-src.tar.gz"), &ctx).unwrap();
+        assert_eq!(t.task_type, TaskType::SbomGenerateCyclonedx);
+        assert_eq!(t.task_args["sbom"], "a-1.0-src.tar.gz.cdx.json");
+        assert_eq!(t.task_args["base_revision"], "00003");
+        assert_eq!(
+            sbom_generate_task(&files, &r("b-1.0-src.zip"), &ctx),
+            Err(SbomRefusal::Exists(r("b-1.0-src.zip.cdx.json")))
+        );
+        assert_eq!(
+            sbom_generate_task(&files, &r("x.tar.gz"), &ctx),
+            Err(SbomRefusal::NoSuchFile(r("x.tar.gz")))
+        );
+        assert!(matches!(
+            sbom_generate_task(&files, &r("a-1.0-src.tar.gz.asc"), &ctx),
+            Err(SbomRefusal::NotSourceArchive(_))
+        ));
+        assert!(matches!(
+            sbom_generate_task(&files, &r("a-1.0-bin.tar.gz"), &ctx),
+            Err(SbomRefusal::NotSourceArchive(_))
+        ));
+        assert_eq!(sbom_subject(&r("d/x.zip.cdx.json")), Some(r("d/x.zip")));
     }
 
     #[test]

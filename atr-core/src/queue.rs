@@ -122,7 +122,12 @@ pub fn input_files(spec: &TaskSpec) -> Vec<RelPath> {
             out.extend(primary.cloned());
             out.extend(RelPath::new(HEADER_IGNORE_FILE).ok());
         }
-        TaskType::SbomCheck => out.extend(primary.cloned()),
+        TaskType::SbomCheck => {
+            out.extend(primary.cloned());
+            // An SBOM is checked against the artifact it describes.
+            let artifact = spec.task_args.get("artifact").and_then(|a| a.as_str());
+            out.extend(artifact.and_then(|a| RelPath::new(a).ok()));
+        }
         TaskType::ParityCheck => {
             let archives = spec.task_args.get("archives").and_then(|a| a.as_array());
             for a in archives.into_iter().flatten() {

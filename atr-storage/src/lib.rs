@@ -57,6 +57,7 @@ pub mod planning;
 pub mod publish;
 pub mod quarantine;
 pub mod revision;
+pub mod sbom;
 mod session;
 mod state;
 pub mod svn;

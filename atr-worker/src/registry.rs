@@ -23,6 +23,8 @@ impl Registry {
         r.register(TaskType::PathsCheck, handlers::check::paths);
         r.register(TaskType::ParityCheck, handlers::check::parity);
         r.register(TaskType::QuarantineValidate, handlers::quarantine::validate);
+        r.register(TaskType::SbomCheck, handlers::sbom::check);
+        r.register(TaskType::SbomGenerateCyclonedx, handlers::sbom::generate);
         r.register(TaskType::MessageSend, handlers::mail::send);
         r.register(TaskType::SvnImportFiles, handlers::svn::import);
         r

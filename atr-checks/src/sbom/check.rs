@@ -24,10 +24,7 @@ const MAX_BILL_RESULTS: usize = 100;
 /// The checker of every SBOM result.
 const CHECKER: CheckerId = CheckerId::SBOM;
 
-/// The artifact an SBOM describes, by name: `x.tar.gz.cdx.json` → `x.tar.gz`.
-pub fn sbom_subject(sbom: &RelPath) -> Option<RelPath> {
-    sbom.as_str().strip_suffix(".cdx.json").and_then(|s| RelPath::new(s).ok())
-}
+pub use atr_core::plan::sbom_subject;
 
 fn result(rel: &RelPath, status: CheckStatus, message: String) -> CheckResult {
     CheckResult::new(CHECKER, status, Some(rel.clone()), message)
@@ -364,8 +361,9 @@ fn licence_bill(rel: &RelPath, doc: &Value, out: &mut Vec<CheckResult>) {
     );
 }
 
-/// Whether a source archive has its SBOM (`<archive>.cdx.json`) among `files`: a concern when not.
-pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath]) -> Vec<CheckResult> {
+/// Whether a source archive has its SBOM (`<archive>.cdx.json`) among `files`; when not, a result
+/// of status `missing` (the planner's [`atr_core::plan::MISSING_SBOM_STATUS`] on the server).
+pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath], missing: CheckStatus) -> Vec<CheckResult> {
     let sbom = super::sbom_path(archive);
     if files.contains(&sbom) {
         vec![
@@ -376,7 +374,7 @@ pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath]) -> Vec<CheckRes
         vec![
             result(
                 archive,
-                CheckStatus::Concern,
+                missing,
                 format!(
                     "Source archive `{archive}` has no SBOM beside it: generate `{sbom}` with \"Generate SBOM\" (or `atr sbom generate`), or upload one made by your build"
                 ),

@@ -392,13 +392,13 @@ fn a_missing_artifact_and_a_missing_hash_are_concerns() {
 }
 
 #[test]
-fn a_source_archive_without_an_sbom_is_a_concern() {
+fn a_source_archive_without_an_sbom_is_flagged() {
     let a = RelPath::new("apache-foo-1.0-src.tar.gz").unwrap();
-    let missing = check_sbom_presence(&a, std::slice::from_ref(&a));
+    let missing = check_sbom_presence(&a, std::slice::from_ref(&a), CheckStatus::Concern);
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].status, CheckStatus::Concern);
     assert!(missing[0].message.contains("apache-foo-1.0-src.tar.gz.cdx.json"));
-    let present = check_sbom_presence(&a, &[a.clone(), sbom_path(&a)]);
+    let present = check_sbom_presence(&a, &[a.clone(), sbom_path(&a)], CheckStatus::Concern);
     assert_eq!(present[0].status, CheckStatus::Note);
 }
 

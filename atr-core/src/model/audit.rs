@@ -44,6 +44,8 @@ wire_enum! {
         ProjectChange = "project_change",
         /// An import from SVN was requested.
         SvnImport = "svn_import",
+        /// The generation of an SBOM was requested.
+        SbomGenerate = "sbom_generate",
     }
 }
 
@@ -93,6 +95,7 @@ mod tests {
                 "distribution_change",
                 "project_change",
                 "svn_import",
+                "sbom_generate",
             ],
         );
     }

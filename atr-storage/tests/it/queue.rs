@@ -239,9 +239,15 @@ fn draft_revision_queues_its_planned_tasks_in_the_same_transaction() {
     let kinds: Vec<_> = tasks.iter().map(|t| t.spec.task_type).collect();
     assert_eq!(
         kinds,
-        [TaskType::PathsCheck, TaskType::ArchiveCheck, TaskType::SignatureCheck, TaskType::HashingCheck]
+        [
+            TaskType::PathsCheck,
+            TaskType::ArchiveCheck,
+            TaskType::SbomCheck,
+            TaskType::SignatureCheck,
+            TaskType::HashingCheck
+        ]
     );
-    assert_eq!(plan.enqueued.len(), 4);
+    assert_eq!(plan.enqueued.len(), 5);
     assert!(tasks.iter().all(|t| t.status == TaskStatus::Queued));
     for t in &tasks {
         assert!(s.read(|tx| tx.task_dedup_key(t.id)).unwrap().unwrap().starts_with("blake3:"));
@@ -251,7 +257,7 @@ fn draft_revision_queues_its_planned_tasks_in_the_same_transaction() {
         Err::<(), _>(atr_storage::StorageError::NoSuchFile { path: "x".into() })
     });
     assert!(err.is_err());
-    assert_eq!(s.read(|tx| tx.task_counts()).unwrap(), (4, 0, 0, 0));
+    assert_eq!(s.read(|tx| tx.task_counts()).unwrap(), (5, 0, 0, 0));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod mail;
 pub mod quarantine;
+pub mod sbom;
 pub mod svn;
 #[cfg(feature = "testing")]
 pub mod testing;

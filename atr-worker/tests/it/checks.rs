@@ -46,7 +46,13 @@ fn fixture_upload_is_validated_checked_and_cached_results_are_reused() {
     let kinds: Vec<_> = tasks.iter().map(|t| t.spec.task_type).collect();
     assert_eq!(
         kinds,
-        [TaskType::PathsCheck, TaskType::ArchiveCheck, TaskType::SignatureCheck, TaskType::HashingCheck]
+        [
+            TaskType::PathsCheck,
+            TaskType::ArchiveCheck,
+            TaskType::SbomCheck,
+            TaskType::SignatureCheck,
+            TaskType::HashingCheck
+        ]
     );
     assert!(tasks.iter().all(|t| t.status == TaskStatus::Completed));
     let results = s.read(|tx| tx.check_results(&project_key(), &version_key(), r1)).unwrap();
@@ -73,7 +79,7 @@ fn fixture_upload_is_validated_checked_and_cached_results_are_reused() {
         panic!("a text upload needs no quarantine")
     };
     assert_eq!(plan.enqueued.len(), 1);
-    assert_eq!(plan.cached.len(), 3, "archive, signature and hash results reused");
+    assert_eq!(plan.cached.len(), 4, "archive, SBOM presence, signature and hash results reused");
     let (_, failed) = drain(&s, Duration::from_secs(60));
     m.shutdown().unwrap();
     assert_eq!(failed, 0);

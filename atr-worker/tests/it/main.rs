@@ -3,4 +3,5 @@
 
 mod checks;
 mod queue;
+mod sbom;
 mod support;
