@@ -29,6 +29,7 @@ pub(crate) mod endpoints;
 pub(crate) mod keys;
 pub(crate) mod models;
 pub(crate) mod releases;
+pub(crate) mod svn;
 pub(crate) mod vote;
 
 use std::collections::{HashMap, VecDeque};
@@ -403,5 +404,6 @@ pub(crate) async fn no_such_endpoint(req: &mut Request, depot: &mut Depot, res: 
 
 /// The routes of the API (`/api/…`) and of `/download/path/…`.
 pub(crate) fn router() -> Router {
-    endpoints::router()
+    // The SVN import first: the endpoint table ends with a catch-all 404 under `api/`.
+    Router::new().push(svn::router()).push(endpoints::router())
 }

@@ -50,7 +50,8 @@ impl Handler for InjectSettings {
     }
 }
 
-fn settings(depot: &Depot) -> SvnSettings {
+/// The import settings of this request (the defaults when no hoop set them).
+pub(crate) fn settings(depot: &Depot) -> SvnSettings {
     depot.get_typed::<SvnSettings>().cloned().unwrap_or_default()
 }
 

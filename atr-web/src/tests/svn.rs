@@ -295,3 +295,58 @@ async fn missing_paths_missing_revisions_and_oversized_exports_fail_clearly_with
     }
     assert!(files(&app).is_empty());
 }
+
+/// A JWT of `uid` through `/api/jwt/create`, from a new personal access token.
+async fn jwt(app: &TestApp, uid: &str) -> String {
+    let actor = atr_core::permissions::Actor::user(atr_core::ids::Uid::new(uid).unwrap());
+    let pat = crate::ops::create_token(&app.storage, &actor, "svn test", 30, crate::handlers::now()).unwrap();
+    let (status, body) =
+        api(app, "/api/jwt/create", &serde_json::json!({ "asfuid": uid, "pat": pat }), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["jwt"].as_str().unwrap().to_owned()
+}
+
+async fn api(
+    app: &TestApp,
+    path: &str,
+    body: &serde_json::Value,
+    jwt: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    use salvo::test::{ResponseExt as _, TestClient};
+    let mut req = TestClient::post(format!("{}{path}", super::BASE)).json(body);
+    if let Some(jwt) = jwt {
+        req = req.add_header("authorization", format!("Bearer {jwt}"), true);
+    }
+    let mut res = req.send(&app.service).await;
+    let raw = res.take_string().await.unwrap_or_default();
+    (res.status_code.unwrap_or(StatusCode::OK), serde_json::from_str(&raw).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_api_queues_the_same_import_and_refuses_the_same_requests() {
+    let repo = Repo::new();
+    let app = app_for(&repo, false, SvnLimits::default());
+    started(&app).await;
+    let body = |url: String| serde_json::json!({ "project": "test-client", "version": "0.1", "url": url, "revision": "1" });
+    let good = body(repo.svn_url("dev/test-client/0.2"));
+    let (status, _) = api(&app, "/api/svn/import", &good, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a JWT is needed");
+    let carol = jwt(&app, "carol").await;
+    let (status, _) = api(&app, "/api/svn/import", &good, Some(&carol)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another committee's member");
+    let alice = jwt(&app, "alice").await;
+    let (status, answer) =
+        api(&app, "/api/svn/import", &body("https://example.org/svn/x".into()), Some(&alice)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("not under an allowed SVN location"), "{answer}");
+    assert_eq!(import_count(&app), 0);
+
+    let (status, answer) = api(&app, "/api/svn/import", &good, Some(&alice)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["task"]["task_type"], "svn_import_files");
+    assert_eq!(answer["task"]["status"], "queued");
+    app.settle();
+    let (_, result) = last_import(&app);
+    assert_eq!(result["status"], "imported", "{result}");
+    assert_eq!(files(&app), FILES);
+}
