@@ -662,7 +662,8 @@ pub(crate) fn cast_ballot(
         date: now,
     };
     s.write(|tx| {
-        s.send_mail(tx, &receipt, &[]).map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))
+        s.send_mail(tx, &receipt, &[])
+            .map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))
     })?;
     Ok(ballot)
 }
@@ -972,4 +973,121 @@ pub(crate) fn file_sha512(path: &std::path::Path) -> Result<String, WebError> {
         h.update(&buf[..k]);
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Identifies one distribution record of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DistributionKey {
+    /// The registry.
+    pub(crate) platform: atr_core::model::DistributionPlatform,
+    /// Owner namespace (`""` when none).
+    pub(crate) owner_namespace: String,
+    /// Package name in the registry.
+    pub(crate) package: String,
+    /// Version in the registry.
+    pub(crate) version: String,
+}
+
+fn release_phase(s: &Storage, project: &ProjectKey, version: &VersionKey) -> Result<ReleasePhase, WebError> {
+    Ok(s.read(|tx| tx.release(project, version))?
+        .ok_or_else(|| WebError::not_found(format!("There is no release {project} {version}.")))?
+        .phase)
+}
+
+/// Records that release `project` `version` is in a package registry (committee members; the
+/// phase rule and URLs from the core), audited in the same transaction. The record is `pending`:
+/// the registry is not asked here (no network from the web process), so the upload date stays
+/// empty until a metadata fetch fills it in. Returns the record and whether it was added (`false`:
+/// the same record already exists; a published record replaces a staging one).
+pub(crate) fn record_distribution(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    input: atr_core::model::distribution::DistributionInput,
+    now: Timestamp,
+) -> Result<(atr_core::model::Distribution, bool), WebError> {
+    let p = authorise_project(s, actor, project, Action::RecordDistribution)?;
+    let grant = authorise(actor, Action::RecordDistribution, &p.committee_key)?;
+    let uid = uid_of(actor)?;
+    let phase = release_phase(s, project, version)?;
+    let record = atr_core::model::Distribution::record(project.clone(), version.clone(), phase, input, uid)
+        .map_err(|e| WebError::invalid(format!("{e}.")))?;
+    s.write(|tx| {
+        let existing = tx.distributions(project, version)?.into_iter().find(|d| {
+            (d.platform, &d.owner_namespace, &d.package, &d.version)
+                == (record.platform, &record.owner_namespace, &record.package, &record.version)
+        });
+        if let Some(existing) = existing
+            && !record.replaces(&existing)
+        {
+            return Ok((existing, false));
+        }
+        tx.upsert_distribution(&record)?;
+        tx.append_audit(&audit_event(
+            actor,
+            grant.as_admin,
+            atr_core::model::AuditAction::DistributionChange,
+            format!("{project}-{version}"),
+            serde_json::json!({
+                "change": "record",
+                "platform": record.platform.as_str(),
+                "owner_namespace": record.owner_namespace,
+                "package": record.package,
+                "version": record.version,
+                "staging": record.staging,
+            }),
+            now,
+        ))?;
+        Ok::<_, WebError>((record.clone(), true))
+    })
+}
+
+/// The distribution records of a release (anyone may read them).
+pub(crate) fn list_distributions(
+    s: &Storage,
+    project: &ProjectKey,
+    version: &VersionKey,
+) -> Result<Vec<atr_core::model::Distribution>, WebError> {
+    release_phase(s, project, version)?;
+    Ok(s.read(|tx| tx.distributions(project, version))?)
+}
+
+/// Deletes one distribution record (committee members), audited in the same transaction.
+pub(crate) fn delete_distribution(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    key: &DistributionKey,
+    now: Timestamp,
+) -> Result<(), WebError> {
+    let p = authorise_project(s, actor, project, Action::RecordDistribution)?;
+    let grant = authorise(actor, Action::RecordDistribution, &p.committee_key)?;
+    release_phase(s, project, version)?;
+    s.write(|tx| {
+        tx.delete_distribution(
+            project,
+            version,
+            key.platform,
+            &key.owner_namespace,
+            &key.package,
+            &key.version,
+        )?;
+        tx.append_audit(&audit_event(
+            actor,
+            grant.as_admin,
+            atr_core::model::AuditAction::DistributionChange,
+            format!("{project}-{version}"),
+            serde_json::json!({
+                "change": "delete",
+                "platform": key.platform.as_str(),
+                "owner_namespace": key.owner_namespace,
+                "package": key.package,
+                "version": key.version,
+            }),
+            now,
+        ))?;
+        Ok::<_, WebError>(())
+    })
 }

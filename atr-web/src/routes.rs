@@ -11,6 +11,7 @@ use salvo::http::{FormLimits, StatusCode};
 use salvo::prelude::*;
 use serde::Deserialize;
 
+use crate::handlers::distributions;
 use crate::handlers::{IncomingFlash, admin, browse, compose, downloads, files, ignores, keys, tokens, vote};
 use crate::identity::LocalAccounts;
 use crate::pages;
@@ -140,6 +141,13 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("finish/rc-tags/{project}/{version}").post(vote::remove_rc_tags))
                 .push(Router::with_path("announce/{project}/{version}").post(vote::announce))
                 .push(Router::with_path("release/{project}/{version}").get(downloads::release_page))
+                .push(Router::with_path("distributions/{project}/{version}").get(distributions::page))
+                .push(
+                    Router::with_path("distribution/record/{project}/{version}").post(distributions::record),
+                )
+                .push(
+                    Router::with_path("distribution/delete/{project}/{version}").post(distributions::delete),
+                )
                 .push(Router::with_path("downloads").get(downloads::browse))
                 .push(Router::with_path("downloads/{**path}").get(downloads::browse)),
         )

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ProjectKey, Uid, VersionKey};
+use crate::model::ReleasePhase;
 use crate::time::Timestamp;
 
 wire_enum! {
@@ -35,6 +36,18 @@ pub enum DistributionError {
     /// A part contains characters that would change the URL.
     #[error("`{0}` contains characters not allowed in a package name, namespace or version")]
     BadPart(String),
+    /// The release is in a phase where this kind of record is not taken.
+    #[error(
+        "{kind} distributions are recorded while the release is {allowed}; this release is in the {phase} phase"
+    )]
+    WrongPhase {
+        /// `Staging` or `Published`.
+        kind: &'static str,
+        /// The phases that allow it.
+        allowed: &'static str,
+        /// The release's phase.
+        phase: &'static str,
+    },
 }
 
 impl DistributionPlatform {
@@ -120,6 +133,45 @@ impl DistributionPlatform {
     }
 }
 
+/// What a person or the API asks to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributionInput {
+    /// The registry.
+    pub platform: DistributionPlatform,
+    /// Owner namespace (`None` or empty: none, or the platform's default).
+    pub owner_namespace: Option<String>,
+    /// Package name in the registry.
+    pub package: String,
+    /// Version in the registry.
+    pub version: String,
+    /// Whether it is in the registry's staging area.
+    pub staging: bool,
+}
+
+/// The public web page of a package version, where the registry has a predictable one.
+pub fn web_url(
+    platform: DistributionPlatform,
+    owner: &str,
+    package: &str,
+    version: &str,
+    staging: bool,
+) -> Option<String> {
+    use DistributionPlatform::*;
+    match (platform, staging) {
+        (Npm, false) => Some(format!("https://www.npmjs.com/package/{package}/v/{version}")),
+        (NpmScoped, false) => Some(format!("https://www.npmjs.com/package/@{owner}/{package}/v/{version}")),
+        (Pypi, false) => Some(format!("https://pypi.org/project/{package}/{version}/")),
+        (Pypi, true) => Some(format!("https://test.pypi.org/project/{package}/{version}/")),
+        (ArtifactHub, false) => {
+            Some(format!("https://artifacthub.io/packages/helm/{owner}/{package}/{version}"))
+        }
+        (Maven, false) => Some(format!("https://central.sonatype.com/artifact/{owner}/{package}/{version}")),
+        (DockerHub, false) if owner == "library" => Some(format!("https://hub.docker.com/_/{package}")),
+        (DockerHub, false) => Some(format!("https://hub.docker.com/r/{owner}/{package}/tags")),
+        _ => None,
+    }
+}
+
 /// A record that a release is also available from a package registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
@@ -149,9 +201,110 @@ pub struct Distribution {
     pub created_by: Uid,
 }
 
+impl Distribution {
+    /// A new record of `input` for release `project` `version` in `phase`, by `by`. Staging records
+    /// are taken while the release is composed or voted on, published ones once the vote passed
+    /// (preview) or the release is announced. The registry's metadata (upload date) is not known
+    /// yet: the record is `pending` until a fetch from the registry fills it in.
+    pub fn record(
+        project_key: ProjectKey,
+        version_key: VersionKey,
+        phase: ReleasePhase,
+        input: DistributionInput,
+        by: Uid,
+    ) -> Result<Distribution, DistributionError> {
+        let (kind, allowed, ok) = if input.staging {
+            (
+                "Staging",
+                "being composed or voted on",
+                matches!(phase, ReleasePhase::Draft | ReleasePhase::Candidate),
+            )
+        } else {
+            (
+                "Published",
+                "in preview or announced",
+                matches!(phase, ReleasePhase::Preview | ReleasePhase::Release),
+            )
+        };
+        if !ok {
+            return Err(DistributionError::WrongPhase { kind, allowed, phase: phase.label() });
+        }
+        let owner = input.owner_namespace.as_deref().map(str::trim).filter(|o| !o.is_empty());
+        let (package, version) = (input.package.trim(), input.version.trim());
+        let api_url = input.platform.api_url(owner, package, version, input.staging)?;
+        let owner = owner.or(input.platform.default_owner_namespace()).unwrap_or("").to_owned();
+        let web_url = web_url(input.platform, &owner, package, version, input.staging);
+        Ok(Distribution {
+            project_key,
+            version_key,
+            platform: input.platform,
+            owner_namespace: owner,
+            package: package.to_owned(),
+            version: version.to_owned(),
+            staging: input.staging,
+            pending: true,
+            upload_date: None,
+            api_url,
+            web_url,
+            created_by: by,
+        })
+    }
+
+    /// Whether this record may take the place of `existing` (same platform, namespace, package
+    /// and version): only a published record replaces a staging one; otherwise it already exists.
+    pub fn replaces(&self, existing: &Distribution) -> bool {
+        existing.staging && !self.staging
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_follow_the_phase_and_start_pending() {
+        let input = |staging| DistributionInput {
+            platform: DistributionPlatform::Pypi,
+            owner_namespace: Some(" ".into()),
+            package: "apache-foo".into(),
+            version: "1.0".into(),
+            staging,
+        };
+        let rec = |phase, staging| {
+            Distribution::record(
+                ProjectKey::new("foo").unwrap(),
+                VersionKey::new("1.0").unwrap(),
+                phase,
+                input(staging),
+                Uid::new("alice").unwrap(),
+            )
+        };
+        let staged = rec(ReleasePhase::Draft, true).unwrap();
+        assert!(staged.pending && staged.upload_date.is_none());
+        assert_eq!(staged.owner_namespace, "");
+        assert_eq!(staged.api_url, "https://test.pypi.org/pypi/apache-foo/1.0/json");
+        let published = rec(ReleasePhase::Preview, false).unwrap();
+        assert_eq!(published.web_url.as_deref(), Some("https://pypi.org/project/apache-foo/1.0/"));
+        assert!(
+            published.replaces(&staged) && !staged.replaces(&published) && !published.replaces(&published)
+        );
+        let e = rec(ReleasePhase::Draft, false).unwrap_err().to_string();
+        assert!(e.contains("in preview or announced"), "{e}");
+        assert!(rec(ReleasePhase::Release, true).is_err());
+        let docker = Distribution::record(
+            ProjectKey::new("foo").unwrap(),
+            VersionKey::new("1.0").unwrap(),
+            ReleasePhase::Release,
+            DistributionInput {
+                platform: DistributionPlatform::DockerHub,
+                owner_namespace: None,
+                ..input(false)
+            },
+            Uid::new("alice").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(docker.owner_namespace, "library");
+    }
 
     #[test]
     fn platform_table() {

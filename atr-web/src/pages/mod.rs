@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod browse;
 pub(crate) mod compose;
+pub(crate) mod distributions;
 pub(crate) mod downloads;
 pub(crate) mod files;
 pub(crate) mod ignores;

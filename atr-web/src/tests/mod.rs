@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod compose;
 mod consistency;
+mod distributions;
 mod mail;
 mod roles;
 mod snapshots;

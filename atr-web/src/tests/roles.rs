@@ -123,6 +123,8 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/finish/move/test-client/0.1", "path=README.txt&directory=docs"),
     ("/finish/rc-tags/test-client/0.1", ""),
     ("/announce/test-client/0.1", "email_to=alice%40apache.org"),
+    ("/distribution/record/test-client/0.1", "platform=PYPI&package=p&version=0.1&staging=1"),
+    ("/distribution/delete/test-client/0.1", "platform=PYPI&package=p&version=0.1"),
 ];
 
 /// Tidy: every route with a POST handler in the route table is in [`ALL_POSTS`], so the CSRF

@@ -1,0 +1,107 @@
+//! Handlers of the distribution records of a release: list, record, delete (rules in `atr-core`,
+//! operations in `ops`).
+
+use atr_core::model::DistributionPlatform;
+use atr_core::model::distribution::DistributionInput;
+use atr_core::permissions::{Action, authorise};
+use salvo::prelude::*;
+use serde::Deserialize;
+
+use super::{Cx, form, now, release_params};
+use crate::error::WebError;
+use crate::{ops, pages};
+
+#[handler]
+pub(crate) async fn page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let (pp, vv) = (p.clone(), v.clone());
+    let (project, release, records) = cx
+        .run(move |s| {
+            let project = s
+                .read(|tx| tx.project(&pp))?
+                .ok_or_else(|| WebError::not_found(format!("There is no project `{pp}`.")))?;
+            let release = s
+                .read(|tx| tx.release(&pp, &vv))?
+                .ok_or_else(|| WebError::not_found(format!("There is no release {pp} {vv}.")))?;
+            Ok((project, release, ops::list_distributions(s, &pp, &vv)?))
+        })
+        .await?;
+    let can_edit = authorise(&cx.actor, Action::RecordDistribution, &project.committee_key).is_ok();
+    cx.render(res, pages::distributions::page(&cx.chrome(), &p, &v, release.phase, &records, can_edit));
+    Ok(())
+}
+
+fn platform(raw: &str) -> Result<DistributionPlatform, WebError> {
+    raw.trim().parse().map_err(|_| {
+        let names: Vec<&str> = DistributionPlatform::ALL.iter().map(|p| p.as_str()).collect();
+        WebError::invalid(format!(
+            "`{}` is not a platform; use one of {}.",
+            raw.escape_debug(),
+            names.join(", ")
+        ))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordForm {
+    platform: String,
+    #[serde(default)]
+    owner_namespace: String,
+    package: String,
+    version: String,
+    #[serde(default)]
+    staging: Option<String>,
+}
+
+#[handler]
+pub(crate) async fn record(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: RecordForm = form(req, "platform, package and version").await?;
+    let input = DistributionInput {
+        platform: platform(&f.platform)?,
+        owner_namespace: Some(f.owner_namespace),
+        package: f.package,
+        version: f.version,
+        staging: f.staging.is_some_and(|s| !s.is_empty() && s != "0"),
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let (d, added) = cx.run(move |s| ops::record_distribution(s, &actor, &pp, &vv, input, at)).await?;
+    let what = format!("{} {}@{}", d.platform.display_name(), d.package, d.version);
+    let message = if added {
+        format!("Recorded {what} (pending: the registry has not been asked yet).")
+    } else {
+        format!("{what} is already recorded.")
+    };
+    cx.redirect(res, &format!("/distributions/{p}/{v}"), added, message);
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct DeleteForm {
+    platform: String,
+    #[serde(default)]
+    owner_namespace: String,
+    package: String,
+    version: String,
+}
+
+#[handler]
+pub(crate) async fn delete(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: DeleteForm = form(req, "platform, owner_namespace, package and version").await?;
+    let key = ops::DistributionKey {
+        platform: platform(&f.platform)?,
+        owner_namespace: f.owner_namespace,
+        package: f.package,
+        version: f.version,
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let message =
+        format!("Deleted the {} record of {}@{}.", key.platform.display_name(), key.package, key.version);
+    cx.run(move |s| ops::delete_distribution(s, &actor, &pp, &vv, &key, at)).await?;
+    cx.redirect(res, &format!("/distributions/{p}/{v}"), true, message);
+    Ok(())
+}
