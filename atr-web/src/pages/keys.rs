@@ -72,6 +72,11 @@ pub(crate) fn overview(
                 p { button type="submit" { "Upload" } }
             }
             h2 { "SSH keys (for rsync uploads)" }
+            p {
+                "With a key added here, upload a directory into a draft (the draft is started if needed) with "
+                code { "rsync -av -e 'ssh -p 2222' your-dir/ " (chrome.actor.uid.as_ref().map_or("UID", |u| u.as_str())) "@HOST:/PROJECT/VERSION/" }
+                "; add " code { "--delete" } " to remove files you no longer have, and swap the two to download the latest revision."
+            }
             ul {
                 @for k in ssh {
                     li { code { (k.fingerprint) } " " (chrome.button_form("/keys/ssh/delete", "Delete", &[("fingerprint", &k.fingerprint)])) }
