@@ -24,19 +24,17 @@ fn free_port() -> u16 {
 struct Served {
     dir: tempfile::TempDir,
     state: PathBuf,
+    https_port: u16,
     ssh_port: u16,
     child: Child,
 }
 
 impl Served {
-    fn start() -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        let (https_port, ssh_port) = (free_port(), free_port());
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_atr-web"))
+    fn spawn(dir: &Path, state: &Path, https_port: u16, ssh_port: u16) -> Child {
+        let log = std::fs::File::create(dir.join("server.log")).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_atr-web"))
             .arg("serve")
-            .env("ATR_STATE_DIR", &state)
+            .env("ATR_STATE_DIR", state)
             .env("ATR_HTTPS_BIND", format!("127.0.0.1:{https_port}"))
             .env("ATR_SSH_BIND", format!("127.0.0.1:{ssh_port}"))
             .env("ATR_WORKERS", "1")
@@ -44,14 +42,36 @@ impl Served {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap();
-        let mut served = Served { dir, state, ssh_port, child };
+            .unwrap()
+    }
+
+    fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !served.log().contains("SSH service for rsync listening") {
-            assert!(Instant::now() < deadline, "no SSH service within 60 s:\n{}", served.log());
-            assert!(served.child.try_wait().unwrap().is_none(), "the server exited:\n{}", served.log());
+        while !self.log().contains("SSH service for rsync listening")
+            || !self.log().contains("listening on https")
+        {
+            assert!(Instant::now() < deadline, "no SSH service within 60 s:\n{}", self.log());
+            assert!(self.child.try_wait().unwrap().is_none(), "the server exited:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Stops the server and starts it again on the same state directory and ports.
+    fn restart(&mut self) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        assert!(self.child.wait().unwrap().success());
+        self.child = Served::spawn(self.dir.path(), &self.state, self.https_port, self.ssh_port);
+        self.wait_ready();
+    }
+
+    fn start() -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (https_port, ssh_port) = (free_port(), free_port());
+        let child = Served::spawn(dir.path(), &state, https_port, ssh_port);
+        let mut served = Served { dir, state, https_port, ssh_port, child };
+        served.wait_ready();
         for name in ["alice", "other"] {
             let key = served.key(name);
             let st = Command::new("ssh-keygen")
@@ -93,6 +113,34 @@ impl Served {
                 })
             })
             .unwrap();
+    }
+
+    /// Registers the public key `name` for `uid` through the API, as the `atr` client does
+    /// (`atr-web token create`, `POST /api/jwt/create`, `POST /api/ssh-key/add`); returns the fingerprint.
+    fn register_through_api(&self, uid: &str, name: &str) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_atr-web"))
+            .args(["token", "create", "--uid", uid, "--label", "ssh test", "--days", "1"])
+            .env("ATR_STATE_DIR", &self.state)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let pat = String::from_utf8(out.stdout).unwrap().split_whitespace().last().unwrap().to_owned();
+        let post = |path: &str, bearer: Option<&str>, body: serde_json::Value| -> serde_json::Value {
+            let mut cmd = Command::new("curl");
+            cmd.args(["-sk", "--max-time", "10", "-X", "POST", "-H", "Content-Type: application/json"]);
+            if let Some(jwt) = bearer {
+                cmd.args(["-H", &format!("Authorization: Bearer {jwt}")]);
+            }
+            let url = format!("https://127.0.0.1:{}{path}", self.https_port);
+            let out = cmd.args(["-d", &body.to_string(), &url]).output().unwrap();
+            serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+        };
+        let jwt = post("/api/jwt/create", None, serde_json::json!({ "asfuid": uid, "pat": pat }));
+        let jwt = jwt["jwt"].as_str().unwrap_or_else(|| panic!("{jwt}")).to_owned();
+        let line = std::fs::read_to_string(self.key(name).with_extension("pub")).unwrap();
+        let added = post("/api/ssh-key/add", Some(&jwt), serde_json::json!({ "text": line.trim() }));
+        added["fingerprint"].as_str().unwrap_or_else(|| panic!("{added}")).to_owned()
     }
 
     /// The `ssh` command line for rsync's `-e`, logging in with key `name`.
@@ -186,8 +234,14 @@ fn created(out: &Output) -> u32 {
 
 #[test]
 fn rsync_uploads_become_revisions_and_downloads_serve_the_latest() {
-    let served = Served::start();
-    served.register("alice", "alice");
+    let mut served = Served::start();
+    let fingerprint = served.register_through_api("alice", "alice");
+    let listed = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(served.key("alice").with_extension("pub"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&fingerprint), "{fingerprint}");
     let fixture = format!("{FIXTURE}/");
     let expected = tree(Path::new(FIXTURE));
     assert_eq!(expected.len(), 4);
@@ -266,6 +320,17 @@ fn rsync_uploads_become_revisions_and_downloads_serve_the_latest() {
     assert_eq!(mode & 0o777, 0o600);
     let known = std::fs::read_to_string(served.dir.path().join("known_hosts")).unwrap();
     assert!(known.contains("ssh-ed25519"), "{known}");
+
+    // After a restart the host key is the same: the client's known_hosts entry still matches.
+    served.restart();
+    let again = served.dir.path().join("again");
+    let out = served.rsync(
+        "alice",
+        &["-a", &served.remote("alice", "/test-client/0.2/"), &format!("{}/", again.display())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(tree(&again), files);
+    assert_eq!(std::fs::read_to_string(served.dir.path().join("known_hosts")).unwrap(), known);
 }
 
 #[test]
