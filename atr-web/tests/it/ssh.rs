@@ -302,6 +302,10 @@ fn rsync_uploads_become_revisions_and_downloads_serve_the_latest() {
     assert_eq!(m, n + 1, "one revision for the whole transfer");
     let (_, files) = served.latest("0.2").unwrap();
     assert_eq!(files, tree(&work));
+    let audit = s.read(|tx| tx.audit_events_for(&format!("test-client-0.2 {m:05}"))).unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].actor.as_ref().map(|u| u.as_str()), Some("alice"));
+    assert_eq!(audit[0].details["description"], "File synchronisation through ssh, using rsync");
     assert!(!files.contains_key("apache-test-0.2.tar.gz.asc") && files.contains_key("notes/README.txt"));
 
     // The earlier revision is untouched (same files, still read-only).
