@@ -98,7 +98,7 @@ impl Secret {
         f.write_all(&key)
             .and_then(|()| f.sync_all())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        // Two processes starting at once: the first rename wins and both use the file on disk.
+        // Two processes starting at once: the first link wins and both use the file on disk.
         match fs::hard_link(&tmp, path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

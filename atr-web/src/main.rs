@@ -78,7 +78,7 @@ enum TokenCommand {
         #[arg(long, default_value = "created by the operator")]
         label: String,
         /// How many days it lives.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 180)]
         days: u32,
     },
 }

@@ -36,7 +36,13 @@ pub struct RunnerConfig {
     pub rlimits: Rlimits,
     /// The name this worker claims tasks under (default `pid:<pid>`; the manager relies on it).
     pub worker_id: String,
+    /// Test mode only (`ATR_TEST_MODE=1`: 20 s): how long a task about a file named
+    /// [`SLOW_TEST_FILE`] is held before its handler runs, so client tests can see running checks.
+    pub slow_test_file_delay: Option<Duration>,
 }
+
+/// The file name whose tasks take [`RunnerConfig::slow_test_file_delay`] longer in test mode (ATR's).
+pub const SLOW_TEST_FILE: &str = "deliberately_slow_ATR_task_filename.txt";
 
 impl RunnerConfig {
     /// Defaults: 1,000 tasks per process, 30 s lease, 20 ms poll, 1 s retry base, default rlimits.
@@ -50,7 +56,21 @@ impl RunnerConfig {
             exit_when_idle: false,
             rlimits: Rlimits::default(),
             worker_id: worker_id_of(std::process::id()),
+            slow_test_file_delay: std::env::var("ATR_TEST_MODE")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+                .then_some(Duration::from_secs(20)),
         }
+    }
+}
+
+/// Whether a task is about [`SLOW_TEST_FILE`]: its own file, or a revision that holds it.
+fn is_slow_test_task(storage: &Storage, spec: &atr_core::model::TaskSpec) -> bool {
+    if let Some(path) = &spec.primary_rel_path {
+        return path.file_name() == SLOW_TEST_FILE;
+    }
+    match (&spec.project_key, &spec.version_key, spec.revision_number) {
+        (Some(p), Some(v), Some(n)) => storage.layout().revision(p, v, n).join(SLOW_TEST_FILE).is_file(),
+        _ => false,
     }
 }
 
@@ -178,6 +198,12 @@ fn run_one(
         let result = match registry.get(kind) {
             None => Err(format!("no handler is registered for task type `{kind}` in this worker")),
             Some(handler) => {
+                if let Some(delay) = config.slow_test_file_delay
+                    && is_slow_test_task(storage, &task.task.spec)
+                {
+                    tracing::info!("task {id}: test mode, {SLOW_TEST_FILE} waits {delay:?}");
+                    std::thread::sleep(delay);
+                }
                 let ctx = TaskContext { storage, task };
                 match catch_unwind(AssertUnwindSafe(|| handler(&ctx))) {
                     Ok(Ok(out)) => Ok(out),

@@ -203,8 +203,9 @@ pub struct Distribution {
 
 impl Distribution {
     /// A new record of `input` for release `project` `version` in `phase`, by `by`. Staging records
-    /// are taken while the release is composed or voted on, published ones once the vote passed
-    /// (preview) or the release is announced. The registry's metadata (upload date) is not known
+    /// are taken while the release is composed or voted on (a staging registry after the vote
+    /// passed is a mistake); published ones in any phase, as ATR's API and its publishing
+    /// workflows record them during compose as well as after the announcement. The registry's metadata (upload date) is not known
     /// yet: the record is `pending` until a fetch from the registry fills it in.
     pub fn record(
         project_key: ProjectKey,
@@ -213,20 +214,9 @@ impl Distribution {
         input: DistributionInput,
         by: Uid,
     ) -> Result<Distribution, DistributionError> {
-        let (kind, allowed, ok) = if input.staging {
-            (
-                "Staging",
-                "being composed or voted on",
-                matches!(phase, ReleasePhase::Draft | ReleasePhase::Candidate),
-            )
-        } else {
-            (
-                "Published",
-                "in preview or announced",
-                matches!(phase, ReleasePhase::Preview | ReleasePhase::Release),
-            )
-        };
-        if !ok {
+        let staging_phase = matches!(phase, ReleasePhase::Draft | ReleasePhase::Candidate);
+        if input.staging && !staging_phase {
+            let (kind, allowed) = ("Staging", "being composed or voted on");
             return Err(DistributionError::WrongPhase { kind, allowed, phase: phase.label() });
         }
         let owner = input.owner_namespace.as_deref().map(str::trim).filter(|o| !o.is_empty());
@@ -288,9 +278,9 @@ mod tests {
         assert!(
             published.replaces(&staged) && !staged.replaces(&published) && !published.replaces(&published)
         );
-        let e = rec(ReleasePhase::Draft, false).unwrap_err().to_string();
-        assert!(e.contains("in preview or announced"), "{e}");
-        assert!(rec(ReleasePhase::Release, true).is_err());
+        assert!(rec(ReleasePhase::Draft, false).is_ok(), "published records in any phase");
+        let e = rec(ReleasePhase::Release, true).unwrap_err().to_string();
+        assert!(e.contains("Staging distributions are recorded while the release is being composed"), "{e}");
         let docker = Distribution::record(
             ProjectKey::new("foo").unwrap(),
             VersionKey::new("1.0").unwrap(),

@@ -8,7 +8,7 @@ use atr_core::permissions::{Action, authorise};
 use salvo::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::releases::{ReleaseRequest, SuccessResponse, release_and_latest, release_fields};
+use super::releases::{ReleaseRequest, SuccessResponse, release_fields};
 use super::schema::{True, wire};
 use super::{ApiError, BODY_LIMIT, Reply, actor, app, body, field, models, param, run};
 use crate::ops;
@@ -336,11 +336,7 @@ endpoint! {
     distribution_list(req, depot) {
         let (p, v): (ProjectKey, atr_core::ids::VersionKey) = (param(req, "project")?, param(req, "version")?);
         let app = app(depot);
-        let records = run(&app, move |s| {
-            release_and_latest(s, &p, &v)?;
-            Ok(s.read(|tx| tx.distributions(&p, &v))?)
-        })
-        .await?;
+        let records = run(&app, move |s| Ok(ops::list_distributions(s, &p, &v)?)).await?;
         Reply::ok(&DistributionListResponse {
             endpoint: "/distribution/list".to_owned(),
             distributions: records.iter().map(models::Distribution::of).collect(),
@@ -349,63 +345,28 @@ endpoint! {
 }
 
 endpoint! {
-    /// Records that a release is also published in a package registry (pending until the registry
-    /// shows it; this server makes no outside requests).
+    /// Records that a release is also published in a package registry (the same operation as the
+    /// web page: phase rule and URLs from the core, audited).
     distribution_record(req, depot) {
         let f: DistributionRecordRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
         let platform: atr_core::model::DistributionPlatform = field("platform", &f.platform)?;
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
-        run(&app, move |s| {
-            let uid = actor.uid.clone().ok_or_else(|| ApiError::unauthorized("Authentication required."))?;
-            let state = s.release_state(&p, &v, now)?;
-            state.release.as_ref().ok_or_else(|| ApiError::not_found(format!("There is no release {p}-{v}.")))?;
-            let grant = authorise(&actor, Action::RecordDistribution, &state.project.committee_key)?;
-            let owner = f.distribution_owner_namespace.filter(|o| !o.is_empty());
-            let api_url = platform
-                .api_url(owner.as_deref(), &f.distribution_package, &f.distribution_version, f.staging)
-                .map_err(|e| ApiError::bad_request(format!("The distribution was not recorded: {e}.")))?;
-            let record = atr_core::model::Distribution {
-                project_key: p.clone(),
-                version_key: v.clone(),
-                platform,
-                owner_namespace: owner.or(platform.default_owner_namespace().map(str::to_owned)).unwrap_or_default(),
-                package: f.distribution_package,
-                version: f.distribution_version,
-                staging: f.staging,
-                pending: true,
-                upload_date: None,
-                api_url,
-                web_url: None,
-                created_by: uid,
-            };
-            s.write(|tx| {
-                tx.upsert_distribution(&record)?;
-                let details = json!({
-                    "change": "record",
-                    "platform": platform.as_str(),
-                    "package": record.package,
-                    "version": record.version,
-                    "staging": record.staging,
-                });
-                tx.append_audit(&ops::audit_event(
-                    &actor,
-                    grant.as_admin,
-                    atr_core::model::AuditAction::DistributionChange,
-                    format!("{p}-{v}"),
-                    details,
-                    now,
-                ))
-            })?;
-            Ok(())
-        })
-        .await?;
+        let input = atr_core::model::distribution::DistributionInput {
+            platform,
+            owner_namespace: f.distribution_owner_namespace.filter(|o| !o.is_empty()),
+            package: f.distribution_package,
+            version: f.distribution_version,
+            staging: f.staging,
+        };
+        run(&app, move |s| Ok(ops::record_distribution(s, &actor, &p, &v, input, now).map(|_| ())?)).await?;
         Reply::created(&SuccessResponse { endpoint: "/distribution/record".to_owned(), success: True })
     }
 }
 
 endpoint! {
-    /// Queues a CycloneDX SBOM generation for an archive of the latest draft revision.
+    /// Queues a CycloneDX SBOM generation for a source archive of the latest draft revision (the
+    /// worker adds `<archive>.cdx.json` in a new revision).
     sbom_generate(req, depot) {
         let f: SbomGenerateRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
@@ -413,27 +374,16 @@ endpoint! {
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
         let task = run(&app, move |s| {
             let state = s.release_state(&p, &v, now)?;
-            authorise(&actor, Action::AddRevision, &state.project.committee_key)?;
-            let release = state.release.as_ref().ok_or_else(|| ApiError::not_found(format!("There is no release {p}-{v}.")))?;
-            if release.phase != ReleasePhase::Draft {
-                return Err(ApiError::conflict(format!("An SBOM can be added only to a draft; {p}-{v} is in the {} phase.", release.phase.label())));
-            }
-            if !state.files.contains(&path) {
-                return Err(ApiError::not_found(format!("There is no file `{path}` in the latest revision of {p}-{v}.")));
-            }
-            let spec = TaskSpec {
-                task_type: TaskType::SbomGenerateCyclonedx,
-                task_args: json!({ "project_key": p, "version_key": v, "revision_number": state.latest_revision, "file_path": path }),
-                asf_uid: actor.uid.clone(),
-                project_key: Some(p.clone()),
-                version_key: Some(v.clone()),
-                revision_number: state.latest_revision,
-                primary_rel_path: Some(path.clone()),
-            };
-            s.write(|tx| {
-                let id = tx.enqueue_task(&spec, now)?;
-                tx.task(id)?.ok_or_else(|| ApiError::not_found("The SBOM task vanished."))
-            })
+            let grant = authorise(&actor, Action::AddRevision, &state.project.committee_key)?;
+            let uid = actor.uid.clone().ok_or_else(|| ApiError::unauthorized("Authentication required."))?;
+            let id = s
+                .request_sbom_generation(&p, &v, &path, &uid, grant.as_admin, now)?
+                .map_err(|refusal| match refusal {
+                    atr_core::plan::SbomRefusal::NoSuchFile(_) => ApiError::not_found(refusal.to_string()),
+                    atr_core::plan::SbomRefusal::Exists(_) => ApiError::conflict(refusal.to_string()),
+                    atr_core::plan::SbomRefusal::NotSourceArchive(_) => ApiError::bad_request(refusal.to_string()),
+                })?;
+            s.read(|tx| tx.task(id))?.ok_or_else(|| ApiError::not_found("The SBOM task vanished."))
         })
         .await?;
         Reply::with(StatusCode::CREATED, &TaskResponse { endpoint: "/sbom/generate".to_owned(), task: models::Task::of(&task) })

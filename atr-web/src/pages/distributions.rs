@@ -25,7 +25,7 @@ pub(crate) fn page(
         &title,
         html! {
             h1 { (title) }
-            p { "Phase: " strong { (phase.label()) } ". Staging records are taken while the release is composed or voted on; published ones once it is in preview or announced." }
+            p { "Phase: " strong { (phase.label()) } ". Staging records are taken while the release is composed or voted on; published ones at any time." }
             @if records.is_empty() {
                 p { "No distribution is recorded." }
             } @else {

@@ -36,7 +36,7 @@ pub(crate) fn tokens(chrome: &Chrome<'_>, tokens: &[PersonalAccessToken], new_to
             form method="post" action="/tokens" {
                 (chrome.csrf_field())
                 label { "Label " input name="label" required placeholder="release laptop"; } " "
-                label { "Days (1 to " (MAX_TOKEN_DAYS) ") " input name="days" type="number" value="30" min="1" max=(MAX_TOKEN_DAYS); } " "
+                label { "Days (1 to " (MAX_TOKEN_DAYS) ") " input name="days" type="number" value="180" min="1" max=(MAX_TOKEN_DAYS); } " "
                 button type="submit" { "Create" }
             }
         },

@@ -980,27 +980,49 @@ async fn the_clients_release_workflow_end_to_end() {
 }
 
 #[tokio::test]
-async fn sbom_generation_is_queued_for_a_file_of_the_draft() {
+async fn sbom_generation_is_queued_for_a_source_archive_of_the_draft() {
     let app = TestApp::new();
     let alice = jwt(&app, "alice").await;
     start(&app, &alice, "0.5").await;
     post(&app, "/api/release/upload", &upload_body("0.5", "README.txt", b"hi\n", None), Some(&alice)).await;
-    let body = json!({ "project": "test-client", "version": "0.5", "relpath": "README.txt" });
+    let a = post(
+        &app,
+        "/api/release/upload",
+        &upload_body("0.5", TARBALL, &fixture(TARBALL), None),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.raw);
+    app.settle();
+    let body = |relpath: &str| json!({ "project": "test-client", "version": "0.5", "relpath": relpath });
     let carol = jwt(&app, "carol").await;
-    assert_error(&post(&app, "/api/sbom/generate", &body, Some(&carol)).await, StatusCode::FORBIDDEN, "");
-    let mut missing = body.clone();
-    missing["relpath"] = json!("nope.tar.gz");
     assert_error(
-        &post(&app, "/api/sbom/generate", &missing, Some(&alice)).await,
-        StatusCode::NOT_FOUND,
-        "nope.tar.gz",
+        &post(&app, "/api/sbom/generate", &body(TARBALL), Some(&carol)).await,
+        StatusCode::FORBIDDEN,
+        "",
     );
-    let a = post(&app, "/api/sbom/generate", &body, Some(&alice)).await;
+    let a = post(&app, "/api/sbom/generate", &body("nope.tar.gz"), Some(&alice)).await;
+    assert_error(&a, StatusCode::NOT_FOUND, "nope.tar.gz");
+    let a = post(&app, "/api/sbom/generate", &body("README.txt"), Some(&alice)).await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "not a source archive");
+    let a = post(&app, "/api/sbom/generate", &body(TARBALL), Some(&alice)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_keys(&a.json, &["endpoint", "task"]);
     assert_eq!(a.json["task"]["task_type"], "sbom_generate_cyclonedx");
     assert_eq!(a.json["task"]["status"], "queued");
-    assert_eq!(a.json["task"]["primary_rel_path"], "README.txt");
+    assert_eq!(a.json["task"]["asf_uid"], "alice");
+
+    // The client's --wait: /task/get until completed; the SBOM is then a file of the draft.
+    let id = a.json["task"]["id"].as_i64().unwrap();
+    app.settle();
+    let a = send(&app, TestClient::get(format!("{BASE}/api/task/get/{id}")), Some(&alice)).await;
+    assert_eq!(a.json["task"]["status"], "completed", "{}", a.raw);
+    let paths = get(&app, "/api/release/paths/test-client/0.5").await;
+    assert!(
+        paths.json["rel_paths"].as_array().unwrap().contains(&json!(format!("{TARBALL}.cdx.json"))),
+        "{}",
+        paths.raw
+    );
 }
 
 /// api-contract.md §4, row by row: method and path (arguments as `{}`), and whether a JWT is sent.
@@ -1143,4 +1165,38 @@ async fn the_openapi_description_is_made_from_the_endpoint_types() {
         "{}",
         page.raw
     );
+}
+
+#[tokio::test]
+async fn in_test_mode_the_slow_file_keeps_its_checks_running() {
+    let app = TestApp::new();
+    let alice = jwt(&app, "alice").await;
+    start(&app, &alice, "0.6").await;
+    let slow = atr_worker::runner::SLOW_TEST_FILE;
+    let a = post(&app, "/api/release/upload", &upload_body("0.6", slow, b"slow\n", None), Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    assert!(get(&app, "/api/checks/ongoing/test-client/0.6").await.json["ongoing"].as_u64().unwrap() > 0);
+
+    // The worker of a test-mode server (ATR_TEST_MODE=1 makes the delay 20 s; shorter here).
+    let delay = std::time::Duration::from_millis(400);
+    let mut config = atr_worker::runner::RunnerConfig::new(app.storage.layout().root());
+    config.exit_when_idle = true;
+    config.rlimits = atr_worker::rlimits::Rlimits::NONE;
+    config.slow_test_file_delay = Some(delay);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let stats =
+        atr_worker::runner::run(&config, &atr_worker::registry::Registry::production(), &stop).unwrap();
+    let elapsed = started.elapsed();
+    let ongoing = get(&app, "/api/checks/ongoing/test-client/0.6").await.json["ongoing"].clone();
+    let checks = get(&app, "/api/checks/list/test-client/0.6").await;
+    // The runner replaces the panic hook (handler panics go to the log), so say what failed here.
+    let ok = elapsed >= delay
+        && stats.failed_attempts == 0
+        && ongoing == 0
+        && checks.json["checks"].as_array().is_some_and(|c| c.iter().any(|c| c["primary_rel_path"] == slow));
+    if !ok {
+        eprintln!("elapsed {elapsed:?}, {stats:?}, ongoing {ongoing}, checks {}", checks.raw);
+    }
+    assert!(ok, "the slow file's checks waited {delay:?}, then completed");
 }

@@ -66,10 +66,9 @@ async fn members_record_list_and_delete_distributions_of_a_release() {
     assert!(!added);
     assert_eq!(records(&app).len(), 1);
 
-    // Refusals from the core name the rule: published records wait for the preview, Maven has no
-    // staging, Maven needs its group id, and bad characters are refused.
+    // Refusals name the rule: Maven has no staging registry, bad characters and unknown
+    // platforms are refused. A published record is taken in any phase (as by ATR's API).
     for (form, expected) in [
-        ("platform=NPM&package=x&version=0.1", "in preview or announced"),
         ("platform=MAVEN&owner_namespace=org.apache&package=x&version=0.1&staging=1", "no staging registry"),
         ("platform=PYPI&package=..%2Fx&version=0.1&staging=1", "not allowed"),
         ("platform=GITHUB&package=x&version=0.1", "is not a platform"),
@@ -81,6 +80,18 @@ async fn members_record_list_and_delete_distributions_of_a_release() {
         assert!(body.contains(expected), "{form}: {body}");
     }
     assert_eq!(records(&app).len(), 1, "nothing stored by a refusal");
+    let npm = "platform=NPM_SCOPED&owner_namespace=apache&package=test-client&version=0.1";
+    let (status, body) =
+        alice.post(&app, "/distribution/record/test-client/0.1", &format!("csrf_token={token}&{npm}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let published = records(&app).into_iter().find(|d| !d.staging).unwrap();
+    assert_eq!(published.api_url, "https://registry.npmjs.org/@apache/test-client");
+    assert_eq!(published.web_url.as_deref(), Some("https://www.npmjs.com/package/@apache/test-client/v/0.1"));
+    let del_npm = "platform=NPM_SCOPED&owner_namespace=apache&package=test-client&version=0.1";
+    let (status, _) = alice
+        .post(&app, "/distribution/delete/test-client/0.1", &format!("csrf_token={token}&{del_npm}"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
 
     // Deleted by a member, audited both ways.
     let del = "platform=PYPI&owner_namespace=&package=apache-test-client&version=0.1";
@@ -101,5 +112,5 @@ async fn members_record_list_and_delete_distributions_of_a_release() {
         .filter(|e| e.action == AuditAction::DistributionChange)
         .map(|e| e.details["change"].as_str().unwrap())
         .collect();
-    assert_eq!(changes, ["record", "delete"]);
+    assert_eq!(changes, ["record", "record", "delete", "delete"]);
 }

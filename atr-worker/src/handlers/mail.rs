@@ -41,7 +41,8 @@ pub fn send(t: &TaskContext<'_>) -> anyhow::Result<Output> {
     if let Some(ca) = &relay.ca_file {
         let pem = std::fs::read(ca).with_context(|| format!("reading the relay CA {}", ca.display()))?;
         tls = tls.add_root_certificate(
-            Certificate::from_pem(&pem).with_context(|| format!("{} is not a PEM certificate", ca.display()))?,
+            Certificate::from_pem(&pem)
+                .with_context(|| format!("{} is not a PEM certificate", ca.display()))?,
         );
     }
     let tls = tls.build_rustls().context("setting up TLS for the relay")?;
