@@ -86,8 +86,14 @@ pub(crate) async fn start_configured(
         tracing::info!("ATR_SSH_BIND=off: no SSH service for rsync uploads");
         return None;
     };
-    let scheme = if config.plain_http { "http" } else { "https" };
-    let web_url = format!("{scheme}://{}", config.https_bind);
+    // Links point to the public origin when one is configured (ATR_SITE_ORIGIN, as in mails),
+    // else to this server's own address.
+    let web_url = if std::env::var_os("ATR_SITE_ORIGIN").is_some() {
+        storage.mail_settings().site_origin
+    } else {
+        let scheme = if config.plain_http { "http" } else { "https" };
+        format!("{scheme}://{}", config.https_bind)
+    };
     match start(bind, &config.state_dir, Arc::clone(storage), Arc::clone(accounts), web_url).await {
         Ok(task) => Some(task),
         Err(e) => {

@@ -38,6 +38,7 @@ impl Served {
             .env("ATR_HTTPS_BIND", format!("127.0.0.1:{https_port}"))
             .env("ATR_SSH_BIND", format!("127.0.0.1:{ssh_port}"))
             .env("ATR_WORKERS", "1")
+            .env("ATR_SITE_ORIGIN", "https://releases.example.org")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -251,7 +252,11 @@ fn rsync_uploads_become_revisions_and_downloads_serve_the_latest() {
     assert!(out.status.success(), "{}", stderr(&out));
     let n = created(&out);
     let err = stderr(&out);
-    assert!(err.contains("of test-client 0.2") && err.contains("/compose/test-client/0.2"), "{err}");
+    assert!(
+        err.contains("of test-client 0.2")
+            && err.contains("ATR: https://releases.example.org/compose/test-client/0.2\n"),
+        "{err}"
+    );
     assert!(err.contains("validating them"), "the tarball went through quarantine: {err}");
     let (latest, files) = served.latest("0.2").unwrap();
     assert_eq!(latest.get(), n);
