@@ -14,6 +14,7 @@ mod import;
 mod jwt;
 mod keyinfo;
 mod mail;
+mod oidc;
 mod ops;
 mod pages;
 mod request_id;
@@ -220,6 +221,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         tracing::info!("made the demo committee `test` with project `test-client`");
     }
     let svn = handlers::svn::SvnSettings::from_config(&config)?;
+    let sso = oidc::InjectProvider::from_config(&config);
     let app = routes::App {
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
@@ -242,7 +244,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         let manager = start_workers(&config)?;
         let server = Server::new(acceptor);
         tokio::spawn(stop_on_signal(server.handle()));
-        server.serve(routes::service(app).hoop(svn.clone().hoop())).await;
+        server.serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone())).await;
         return stop_workers(manager).await;
     }
     if !config.secure_cookies {
@@ -260,7 +262,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     let manager = start_workers(&config)?;
     let server = Server::new(acceptor);
     tokio::spawn(stop_on_signal(server.handle()));
-    server.serve(routes::service(app).hoop(svn.clone().hoop())).await;
+    server.serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone())).await;
     stop_workers(manager).await
 }
 

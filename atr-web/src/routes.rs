@@ -102,6 +102,12 @@ pub(crate) fn router(app: App) -> Router {
                 .get(browse::home)
                 .push(Router::with_path("login").get(login_form).post(login))
                 .push(Router::with_path("logout").post(logout))
+                .push(
+                    Router::with_path("auth/oidc/login")
+                        .get(crate::oidc::login_page)
+                        .post(crate::oidc::start),
+                )
+                .push(Router::with_path("auth/oidc/callback").get(crate::oidc::callback))
                 .push(Router::with_path("committees").get(browse::committees))
                 .push(Router::with_path("committees/{committee}").get(browse::committee))
                 .push(Router::with_path("projects").get(browse::projects))
@@ -182,11 +188,7 @@ fn current_session(depot: &Depot) -> &Session {
 
 /// Who is making this request, with their current roles.
 pub(crate) fn actor(depot: &Depot) -> Actor {
-    let session = current_session(depot);
-    match &session.uid {
-        Some(uid) => app(depot).accounts.current().get(uid).map_or_else(Actor::public, |a| a.actor()),
-        None => Actor::public(),
-    }
+    current_session(depot).actor(&app(depot).accounts.current())
 }
 
 fn now() -> i64 {

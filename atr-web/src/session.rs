@@ -5,9 +5,11 @@
 //! token. Visitors who are not logged in get a session too, so the login form is protected.
 //! Every state-changing request (any method but GET and HEAD) must carry the session's token in
 //! the `csrf_token` form field or the `X-CSRF-Token` header; otherwise it is refused before any
-//! handler runs. Roles are not stored in the cookie: they are looked up on every request, so a
-//! change of roles applies at once.
+//! handler runs. The roles of a local account are not stored in the cookie: they are looked up on
+//! every request, so a change of roles applies at once. The roles an OIDC provider vouched for at
+//! login are kept in the cookie ([`ExternalRoles`]) for the session's lifetime.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -15,7 +17,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use argon2::password_hash::rand_core::{OsRng, RngCore as _};
-use atr_core::ids::Uid;
+use atr_core::ids::{CommitteeKey, Uid};
+use atr_core::permissions::Actor;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use salvo::http::{Method, StatusCode};
 use salvo::prelude::*;
@@ -39,6 +42,49 @@ pub(crate) struct Session {
     pub(crate) expires: i64,
     /// The token every state-changing request must echo.
     pub(crate) csrf: String,
+    /// The roles an external identity provider (OIDC) vouched for at login; `None` for local
+    /// accounts, whose roles are looked up on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) external: Option<ExternalRoles>,
+    /// The OIDC login this browser started and has not finished (state, nonce, PKCE verifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) oidc_flow: Option<crate::oidc::Flow>,
+}
+
+/// Roles granted by an external identity provider, kept in the (encrypted, signed) session
+/// cookie until the session ends; a new login fetches them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExternalRoles {
+    /// Committees the user is a member of.
+    pub(crate) member_of: BTreeSet<CommitteeKey>,
+    /// Committees the user is a committer of.
+    pub(crate) committer_of: BTreeSet<CommitteeKey>,
+    /// Whether the user is an administrator.
+    pub(crate) admin: bool,
+}
+
+impl Session {
+    /// Who this session acts as: an external login's roles from the session, a local account's
+    /// from `accounts` (so a change of its roles applies at once); anonymous otherwise.
+    pub(crate) fn actor(&self, accounts: &crate::identity::LocalAccounts) -> Actor {
+        let Some(uid) = &self.uid else { return Actor::public() };
+        match &self.external {
+            Some(roles) => {
+                let mut actor = Actor::user(uid.clone());
+                for c in &roles.committer_of {
+                    actor = actor.participant_of(c.clone());
+                }
+                for c in &roles.member_of {
+                    actor = actor.member_of(c.clone());
+                }
+                if roles.admin {
+                    actor = actor.admin();
+                }
+                actor
+            }
+            None => accounts.get(uid).map_or_else(Actor::public, |a| a.actor()),
+        }
+    }
 }
 
 impl Session {
@@ -47,7 +93,7 @@ impl Session {
         let mut bytes = [0u8; 24];
         OsRng.fill_bytes(&mut bytes);
         let csrf = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Session { uid, expires: now + LIFETIME_SECONDS, csrf }
+        Session { uid, expires: now + LIFETIME_SECONDS, csrf, external: None, oidc_flow: None }
     }
 }
 

@@ -46,10 +46,7 @@ impl Cx {
         let app = depot.get_typed::<App>().expect("the InjectApp hoop runs first").clone();
         let session = depot.get_typed::<Session>().expect("the session hoop runs first").clone();
         let flash = depot.get_typed::<IncomingFlash>().ok().and_then(|f| f.0.clone());
-        let actor = match &session.uid {
-            Some(uid) => app.accounts.current().get(uid).map_or_else(Actor::public, |a| a.actor()),
-            None => Actor::public(),
-        };
+        let actor = session.actor(&app.accounts.current());
         Cx { app, actor, session, flash }
     }
 

@@ -7,6 +7,7 @@ mod compose;
 mod consistency;
 mod distributions;
 mod mail;
+mod oidc;
 mod roles;
 mod snapshots;
 mod svn;

@@ -100,6 +100,7 @@ async fn every_route_gives_each_role_the_expected_status() {
 const ALL_POSTS: &[(&str, &str)] = &[
     ("/login", "uid=bob&password=x"),
     ("/logout", ""),
+    ("/auth/oidc/login", ""),
     ("/projects/test-client/policy", "min_hours=72"),
     ("/start/test-client", "version=0.3"),
     ("/upload/test-client/0.1", "directory=x"),
