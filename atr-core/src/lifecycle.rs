@@ -1257,6 +1257,7 @@ pub fn cast_ballot(
         vote_round: round,
         revision_number: state.latest_revision.unwrap_or(RevisionNumber::FIRST),
         cast_at: now,
+        manifest_digest: None,
     };
     let audit = cx.audit(
         grant,

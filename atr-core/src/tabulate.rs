@@ -252,6 +252,7 @@ fn mail_ballot(
         vote_round,
         revision_number,
         cast_at: v.cast_at.unwrap_or(Timestamp::EPOCH),
+        manifest_digest: None,
     }
 }
 

@@ -634,7 +634,10 @@ pub(crate) fn cast_ballot(
     now: Timestamp,
 ) -> Result<atr_core::model::Ballot, WebError> {
     let state = s.release_state(project, version, now)?;
-    let (ballot, audit) = atr_core::lifecycle::cast_ballot(&state, actor, choice, comment, now)?;
+    let (mut ballot, audit) = atr_core::lifecycle::cast_ballot(&state, actor, choice, comment, now)?;
+    let artifacts = artifact_digests(s, &state.project.policy, project, version, ballot.revision_number)?;
+    let digest = manifest_digest(&artifacts);
+    ballot.manifest_digest = Some(digest.clone());
     s.write(|tx| {
         tx.insert_ballot(project, version, &ballot)?;
         tx.append_audit(&audit)
@@ -642,15 +645,15 @@ pub(crate) fn cast_ballot(
     // The receipt: to the voter only, naming the revision and the artifacts' digests voted on.
     let uid = uid_of(actor)?;
     let mut body = format!(
-        "Your {} vote {} on {project}-{version} revision {} was recorded at {now}.\n\nThe artifacts of that revision (SHA-512):\n\n",
+        "Your {} vote {} on {project}-{version} revision {} was recorded at {now}.\n\n\
+         Manifest digest (SHA-256 of the sorted \"path NUL sha512\" lines below): {digest}\n\n\
+         The artifacts of that revision (SHA-512):\n\n",
         if ballot.binding { "binding" } else { "non-binding" },
         ballot.choice.as_str(),
         ballot.revision_number,
     );
-    for (path, digest) in
-        artifact_digests(s, &state.project.policy, project, version, ballot.revision_number)?
-    {
-        body.push_str(&format!("{digest}  {path}\n"));
+    for (path, sha512) in &artifacts {
+        body.push_str(&format!("{sha512}  {path}\n"));
     }
     let receipt = atr_storage::outbox::OutgoingMail {
         from: format!("{uid}@apache.org"),
@@ -666,6 +669,14 @@ pub(crate) fn cast_ballot(
             .map_err(|e| WebError::invalid(format!("The receipt was not sent: {e}.")))
     })?;
     Ok(ballot)
+}
+
+/// The SHA-256 (lowercase hex) of the artifact manifest of a revision
+/// ([`atr_core::model::manifest_text`] of its `(path, SHA-512)` pairs), stored with trusted ballots.
+pub(crate) fn manifest_digest(artifacts: &[(atr_core::path::RelPath, String)]) -> String {
+    use sha2::Digest as _;
+    let text = atr_core::model::manifest_text(artifacts.iter().map(|(p, d)| (p.as_str(), d.as_str())));
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn uid_of(actor: &Actor) -> Result<atr_core::ids::Uid, WebError> {

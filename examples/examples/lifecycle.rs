@@ -106,6 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vote_round: VoteRound::Committee,
             revision_number: revision,
             cast_at: vote_start.plus_hours(5),
+            manifest_digest: None,
         });
     }
     let resolve = |resolution| Command::Resolve { resolution, evidence: None };

@@ -82,7 +82,7 @@ pub use keys::{Fingerprint, KeyLink, PersonalAccessToken, PublicSigningKey, SshK
 pub use policy::{PolicyError, ReleasePolicy, VoteMode};
 pub use release::{Release, ReleasePhase, Revision, VoteRound};
 pub use task::{Task, TaskId, TaskSpec, TaskStatus, TaskType};
-pub use vote::{Ballot, Tally, VoteChoice, VoteResolution};
+pub use vote::{Ballot, Tally, VoteChoice, VoteResolution, manifest_text};
 
 /// A text value that names no known enum value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -59,6 +59,21 @@ pub struct Ballot {
     pub revision_number: RevisionNumber,
     /// When it was cast.
     pub cast_at: Timestamp,
+    /// SHA-256 (hex) of the voted revision's artifact manifest ([`manifest_text`]); trusted ballots only.
+    #[serde(default)]
+    pub manifest_digest: Option<String>,
+}
+
+/// The canonical artifact manifest of a revision that a ballot's digest covers: one
+/// `path\0sha512\n` line per artifact (SHA-512 in lowercase hex), sorted by path, so anyone with the
+/// files can recompute the SHA-256 stored with the ballot.
+pub fn manifest_text<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut lines: Vec<String> = entries
+        .into_iter()
+        .map(|(path, sha512)| format!("{path}\0{}\n", sha512.to_ascii_lowercase()))
+        .collect();
+    lines.sort();
+    lines.concat()
 }
 
 /// Counts of a vote.
@@ -149,7 +164,17 @@ mod tests {
             vote_round: VoteRound::Committee,
             revision_number: RevisionNumber::FIRST,
             cast_at: Timestamp::from_unix(at),
+            manifest_digest: None,
         }
+    }
+
+    #[test]
+    fn manifest_text_is_sorted_nul_separated_and_lowercase() {
+        let text = manifest_text([("b/x.tar.gz", "ABCD"), ("a.zip", "ef01")]);
+        assert_eq!(text, "a.zip\0ef01\nb/x.tar.gz\0abcd\n");
+        assert_eq!(text, manifest_text([("a.zip", "ef01"), ("b/x.tar.gz", "abcd")]));
+        assert_ne!(text, manifest_text([("a.zip", "ef01"), ("b/x.tar.gz", "abce")]));
+        assert_eq!(manifest_text([]), "");
     }
 
     #[test]

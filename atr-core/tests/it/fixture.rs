@@ -82,6 +82,7 @@ pub(crate) fn ballot(uid: &str, choice: VoteChoice, binding: bool, round: VoteRo
         vote_round: round,
         revision_number: rev(2),
         cast_at: T0,
+        manifest_digest: None,
     }
 }
 

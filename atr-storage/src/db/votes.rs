@@ -7,8 +7,7 @@ use rusqlite::params;
 use super::{Tx, parse_col, parse_opt, rev, ts};
 use crate::error::{DbContext, StorageError, insert_error};
 
-const COLUMNS: &str =
-    "voter, voter_name, choice, binding, comment, vote_seq, vote_round, revision_number, cast_at";
+const COLUMNS: &str = "voter, voter_name, choice, binding, comment, vote_seq, vote_round, revision_number, cast_at, manifest_digest";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ballot> {
     Ok(Ballot {
@@ -21,6 +20,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ballot> {
         vote_round: parse_col(r, 6)?,
         revision_number: rev(r, 7)?,
         cast_at: ts(r, 8)?,
+        manifest_digest: r.get(9)?,
     })
 }
 
@@ -35,7 +35,7 @@ impl Tx<'_> {
         self.conn()
             .execute(
                 &format!(
-                    "INSERT INTO ballots (project_key, version_key, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                    "INSERT INTO ballots (project_key, version_key, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
                 ),
                 params![
                     project.as_str(),
@@ -49,6 +49,7 @@ impl Tx<'_> {
                     b.vote_round.as_str(),
                     b.revision_number.get(),
                     b.cast_at.unix(),
+                    b.manifest_digest,
                 ],
             )
             .map_err(insert_error("ballot on release", ReleaseKey::new(project.clone(), version.clone())))?;

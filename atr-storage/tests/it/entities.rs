@@ -422,6 +422,7 @@ fn ballots_round_trip() {
         vote_round: VoteRound::Committee,
         revision_number: n(1),
         cast_at: Timestamp::from_unix(at),
+        manifest_digest: voter.map(|_| "ab".repeat(32)),
     };
     let all = [
         ballot(Some("alice"), VoteChoice::Yes, true, 10),

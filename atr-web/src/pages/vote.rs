@@ -109,10 +109,12 @@ fn running(chrome: &Chrome<'_>, v: &VoteView, base: &str, can_vote: bool, can_re
         (tally_table(&v.tally))
         @if !v.state.ballots.is_empty() {
             table {
-                thead { tr { th { "Voter" } th { "Vote" } th { "Binding" } th { "Revision" } th { "When" } th { "Comment" } } }
+                thead { tr { th { "Voter" } th { "Vote" } th { "Binding" } th { "Revision" } th { "Manifest (SHA-256)" } th { "When" } th { "Comment" } } }
                 tbody { @for b in &v.state.ballots {
                     tr { td { (b.voter_name) } td { (b.choice.as_str()) } td { (if b.binding { "yes" } else { "no" }) }
-                         td { (b.revision_number) } td { (time(b.cast_at)) } td { (b.comment) } }
+                         td { (b.revision_number) }
+                         td { @if let Some(d) = &b.manifest_digest { code title="SHA-256 of the sorted path NUL sha512 lines of the revision's artifacts" { (d) } } @else { "—" } }
+                         td { (time(b.cast_at)) } td { (b.comment) } }
                 } }
             }
         }

@@ -295,11 +295,25 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
         "{receipt}"
     );
     assert!(receipt.contains(&format!("binding vote +1 on test-client-0.1 revision {voted}")), "{receipt}");
+    // The ballot names exactly what was voted on: the SHA-256 of the revision's artifact manifest,
+    // computed here from the fixture's bytes (the tarball is the only artifact).
+    let manifest = format!("{TARBALL}\0{}\n", sha512_hex(&tarball_bytes()));
+    let expected: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(manifest.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert!(receipt.contains("Manifest digest (SHA-256 of the sorted"), "{receipt}");
+    assert!(receipt.contains(&expected), "{receipt}");
+    let (p, v) = keys();
+    let stored = app.storage.release_state(&p, &v, crate::handlers::now()).unwrap().ballots;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].manifest_digest.as_deref(), Some(expected.as_str()), "stored with the ballot");
+    let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
+    assert!(page.contains(&expected), "shown with the ballot\n{page}");
     let (mut bob, bob_token) = app.browser(Some("bob")).await;
     let (status, _) =
         bob.post(&app, "/vote/ballot/test-client/0.1", &format!("csrf_token={bob_token}&choice=-1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (p, v) = keys();
     let now = crate::handlers::now();
     for uid in ["dave", "erin"] {
         ops::cast_ballot(&app.storage, &member(uid), &p, &v, VoteChoice::Yes, String::new(), now).unwrap();
