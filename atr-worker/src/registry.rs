@@ -13,8 +13,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Every production handler. Kinds not listed here (metadata, SVN import, SBOM) are
-    /// failed with an error naming the missing handler.
+    /// Every production handler. Kinds not listed here (metadata update, KEYS import, vote initiation)
+    /// are failed with an error naming the missing handler.
     pub fn production() -> Self {
         let mut r = Registry::default();
         r.register(TaskType::ArchiveCheck, handlers::check::archive_check);

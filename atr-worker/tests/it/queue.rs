@@ -199,7 +199,7 @@ fn task_without_a_handler_fails_at_once_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let s = atr_storage::Storage::open(dir.path()).unwrap();
     let mut spec = test_task(json!({}));
-    spec.task_type = TaskType::SvnImportFiles;
+    spec.task_type = TaskType::KeysImportFile;
     let id = s.write(|tx| tx.enqueue_task(&spec, now())).unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_atr-worker"))
         .args(["run", "--exit-when-idle", "--state-dir"])
@@ -209,5 +209,5 @@ fn task_without_a_handler_fails_at_once_with_a_clear_error() {
     assert!(status.success());
     let t = s.read(|tx| tx.task(id)).unwrap().unwrap();
     assert_eq!((t.status, t.attempts), (TaskStatus::Failed, 1));
-    assert!(t.error.unwrap().contains("no handler is registered for task type `svn_import_files`"));
+    assert!(t.error.unwrap().contains("no handler is registered for task type `keys_import_file`"));
 }
