@@ -12,7 +12,9 @@ use salvo::prelude::*;
 use serde::Deserialize;
 
 use crate::handlers::distributions;
-use crate::handlers::{IncomingFlash, admin, browse, compose, downloads, files, ignores, keys, tokens, vote};
+use crate::handlers::{
+    IncomingFlash, admin, browse, compose, downloads, files, ignores, keys, svn, tokens, vote,
+};
 use crate::identity::LocalAccounts;
 use crate::pages;
 use crate::session::{self, Session};
@@ -115,7 +117,7 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("projects/{project}/policy").post(browse::save_policy))
                 .push(Router::with_path("start/{project}").get(browse::start_form).post(browse::start))
                 .push(Router::with_path("compose/{project}/{version}").get(compose::compose))
-                .push(crate::handlers::svn::routes())
+                .push(Router::with_path("draft/svn/{project}/{version}").get(svn::page).post(svn::import))
                 .push(Router::with_path("draft/delete/{project}/{version}").post(compose::delete_draft))
                 .push(Router::with_path("draft/delete-file/{project}/{version}").post(files::delete_file))
                 .push(Router::with_path("draft/hashgen/{project}/{version}").post(files::hashgen))

@@ -123,8 +123,9 @@ fn add_revision_numbers_contiguously_and_plans_checks() {
     ));
     let mut kinds: Vec<_> = t.tasks().map(|t| t.task_type.as_str()).collect();
     kinds.sort();
-    assert_eq!(kinds, ["archive_check", "hashing_check", "paths_check", "signature_check"]);
-    assert_eq!(t.state.checks.ongoing, 4);
+    // The source archive has no SBOM beside it: its presence check is planned too.
+    assert_eq!(kinds, ["archive_check", "hashing_check", "paths_check", "sbom_check", "signature_check"]);
+    assert_eq!(t.state.checks.ongoing, 5);
     assert!(t.tasks().all(|task| task.revision_number == Some(rev(2))));
     assert_eq!(t.audit.target, "foo-client-1.0.0 00002");
     let t2 = ok(&t.state, add_files(), &committer(), T0);

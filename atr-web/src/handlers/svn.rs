@@ -55,11 +55,6 @@ pub(crate) fn settings(depot: &Depot) -> SvnSettings {
     depot.get_typed::<SvnSettings>().cloned().unwrap_or_default()
 }
 
-/// The routes of the import (inside the session hoop, which checks the CSRF token of the POST).
-pub(crate) fn routes() -> Router {
-    Router::with_path("draft/svn/{project}/{version}").get(page).post(import)
-}
-
 /// One import as the page shows it: the task, and the quarantined upload it became (if any).
 #[derive(Debug)]
 pub(crate) struct ImportView {

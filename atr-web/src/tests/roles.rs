@@ -101,6 +101,7 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/login", "uid=bob&password=x"),
     ("/logout", ""),
     ("/auth/oidc/login", ""),
+    ("/draft/svn/test-client/0.1", "url=x"),
     ("/projects/test-client/policy", "min_hours=72"),
     ("/start/test-client", "version=0.3"),
     ("/upload/test-client/0.1", "directory=x"),
