@@ -487,10 +487,47 @@ pub(crate) fn vote_mail_body(
     uid: &atr_core::ids::Uid,
     hours: u32,
 ) -> Result<String, WebError> {
+    Ok(vote_mail_text(s, state, uid, hours, &CustomMail::default())?.1)
+}
+
+/// The text a release manager gave for a lifecycle mail instead of the policy's template (the API's
+/// `subject` and `body`); placeholders are filled as in the templates.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CustomMail {
+    /// Subject line (`None` or blank: the core's).
+    pub(crate) subject: Option<String>,
+    /// Body template (`None` or blank: the policy's).
+    pub(crate) body: Option<String>,
+}
+
+impl CustomMail {
+    fn subject(&self) -> Result<Option<&str>, WebError> {
+        let subject = self.subject.as_deref().filter(|t| !t.trim().is_empty());
+        if subject.is_some_and(|t| t.chars().any(char::is_control)) {
+            return Err(WebError::invalid("The mail subject must be one line without control characters."));
+        }
+        Ok(subject)
+    }
+
+    fn body(&self) -> Option<&str> {
+        self.body.as_deref().filter(|t| !t.trim().is_empty())
+    }
+}
+
+/// Subject (`None`: the core's) and body of the `[VOTE]` mail, from `custom` or the policy.
+fn vote_mail_text(
+    s: &Storage,
+    state: &atr_core::lifecycle::ReleaseState,
+    uid: &atr_core::ids::Uid,
+    hours: u32,
+    custom: &CustomMail,
+) -> Result<(Option<String>, String), WebError> {
     let release = state.release.as_ref().ok_or_else(|| WebError::not_found("There is no such release."))?;
     let n = state.latest_revision.ok_or_else(|| WebError::invalid("The release has no revision yet."))?;
     let policy = &state.project.policy;
-    let template = if policy.start_vote_template.trim().is_empty() {
+    let template = if let Some(body) = custom.body() {
+        body
+    } else if policy.start_vote_template.trim().is_empty() {
         DEFAULT_VOTE_TEMPLATE
     } else {
         policy.start_vote_template.as_str()
@@ -503,26 +540,25 @@ pub(crate) fn vote_mail_body(
         "[Sorry, the KEYS file is missing!]".to_owned()
     };
     let (p, v) = (&release.project_key, &release.version_key);
-    let body = fill_template(
-        template,
-        &[
-            ("COMMITTEE", committee.to_string()),
-            ("DURATION", hours.to_string()),
-            ("KEYS_FILE", keys_file),
-            ("PROJECT", state.project.project_name.clone()),
-            ("RELEASE_CHECKLIST", policy.release_checklist.clone()),
-            ("REVIEW_URL", format!("{}/vote/{p}/{v}", site_origin(s))),
-            ("VERSION", v.to_string()),
-            ("YOUR_ASF_ID", uid.to_string()),
-            ("YOUR_FULL_NAME", uid.to_string()),
-        ],
-    );
+    let values = [
+        ("COMMITTEE", committee.to_string()),
+        ("DURATION", hours.to_string()),
+        ("KEYS_FILE", keys_file),
+        ("PROJECT", state.project.project_name.clone()),
+        ("RELEASE_CHECKLIST", policy.release_checklist.clone()),
+        ("REVIEW_URL", format!("{}/vote/{p}/{v}", site_origin(s))),
+        ("VERSION", v.to_string()),
+        ("YOUR_ASF_ID", uid.to_string()),
+        ("YOUR_FULL_NAME", uid.to_string()),
+    ];
+    let subject = custom.subject()?.map(|t| fill_template(t, &values));
+    let body = fill_template(template, &values);
     let mut out = body.trim_end().to_owned();
     out.push_str(&format!("\n\nThis vote is on revision {n} of {p}-{v}. SHA-512 of each artifact:\n\n"));
     for (path, digest) in artifact_digests(s, policy, p, v, n)? {
         out.push_str(&format!("{digest}  {path}\n"));
     }
-    Ok(out)
+    Ok((subject, out))
 }
 
 /// What starting a vote asks for.
@@ -589,23 +625,37 @@ pub(crate) fn start_vote(
     req: StartVoteRequest,
     now: Timestamp,
 ) -> Result<Option<String>, WebError> {
+    start_vote_with(s, actor, project, version, req, &CustomMail::default(), now)
+}
+
+/// [`start_vote`] with the subject and body template given by the release manager (the API).
+pub(crate) fn start_vote_with(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    req: StartVoteRequest,
+    custom: &CustomMail,
+    now: Timestamp,
+) -> Result<Option<String>, WebError> {
     let state = s.release_state(project, version, now)?;
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
     let hours = req
         .duration_hours
         .unwrap_or(state.project.policy.min_hours.max(atr_core::model::policy::DEFAULT_MIN_HOURS));
-    let body = if state.release.as_ref().is_some_and(|r| r.phase == ReleasePhase::Draft)
+    let (subject, body) = if state.release.as_ref().is_some_and(|r| r.phase == ReleasePhase::Draft)
         && state.latest_revision.is_some()
     {
-        Some(vote_mail_body(s, &state, &uid, hours)?)
+        let (subject, body) = vote_mail_text(s, &state, &uid, hours, custom)?;
+        (subject, Some(body))
     } else {
-        None
+        (None, None)
     };
     let command = Command::StartVote {
         revision: req.revision,
         duration_hours: Some(hours),
         email_to: Some(req.email_to.clone()),
-        subject: None,
+        subject,
         body,
         concerns_noted: req.concerns_noted,
     };
@@ -938,11 +988,27 @@ pub(crate) fn announce(
     req: AnnounceRequest,
     now: Timestamp,
 ) -> Result<atr_storage::publish::Published, WebError> {
+    announce_with(s, actor, project, version, req, &CustomMail::default(), now)
+}
+
+/// [`announce`] with the body template given by the release manager (the API); the subject stays
+/// the core's.
+pub(crate) fn announce_with(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    req: AnnounceRequest,
+    custom: &CustomMail,
+    now: Timestamp,
+) -> Result<atr_storage::publish::Published, WebError> {
     let AnnounceRequest { revision, email_to, path_suffix } = req;
     let state = s.release_state(project, version, now)?;
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
     let policy = &state.project.policy;
-    let template = if policy.announce_release_template.trim().is_empty() {
+    let template = if let Some(body) = custom.body() {
+        body
+    } else if policy.announce_release_template.trim().is_empty() {
         DEFAULT_ANNOUNCE_TEMPLATE
     } else {
         policy.announce_release_template.as_str()

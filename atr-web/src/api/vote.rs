@@ -128,7 +128,8 @@ fn optional_revision(raw: Option<&str>) -> Result<Option<RevisionNumber>, ApiErr
 
 endpoint! {
     /// Starts the vote on the latest draft revision (409 while checks run); the vote mail is sent
-    /// at once and recorded as a completed `vote_initiate` task, which is returned.
+    /// at once (its `subject` and `body`, else the policy's template, placeholders filled) and
+    /// recorded as a completed `vote_initiate` task, which is returned.
     vote_start(req, depot) {
         let f: VoteStartRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
@@ -146,7 +147,8 @@ endpoint! {
                 duration_hours: f.vote_duration,
                 concerns_noted: f.concerns_noted.iter().cloned().collect::<BTreeSet<_>>(),
             };
-            let message_id = ops::start_vote(s, &actor, &p, &v, request, now)?;
+            let custom = ops::CustomMail { subject: f.subject.clone(), body: f.body.clone() };
+            let message_id = ops::start_vote_with(s, &actor, &p, &v, request, &custom, now)?;
             let n = s.read(|tx| tx.latest_revision(&p, &v))?;
             // The mail went out in-process; the task row records it for the client and the admin pages.
             let spec = TaskSpec {
@@ -250,21 +252,17 @@ endpoint! {
 }
 
 endpoint! {
-    /// Announces a preview: the files are published and the `[ANNOUNCE]` mail (from the policy's
-    /// template) goes to `email_to`.
+    /// Announces a preview: the files are published and the `[ANNOUNCE]` mail (from `body`, else
+    /// the policy's template, placeholders filled) goes to `email_to`.
     release_announce(req, depot) {
         let f: AnnounceRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
         let revision = optional_revision(f.revision.as_deref())?;
-        if f.body.as_deref().is_some_and(|b| !b.trim().is_empty()) {
-            return Err(ApiError::bad_request(
-                "A custom announcement body is not supported yet; send `body: null` to use the project's announcement template.",
-            ));
-        }
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
         run(&app, move |s| {
             let request = ops::AnnounceRequest { revision, email_to: f.email_to, path_suffix: f.path_suffix };
-            ops::announce(s, &actor, &p, &v, request, now)?;
+            let custom = ops::CustomMail { subject: None, body: f.body };
+            ops::announce_with(s, &actor, &p, &v, request, &custom, now)?;
             Ok(())
         })
         .await?;

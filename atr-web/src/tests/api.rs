@@ -842,9 +842,31 @@ async fn the_clients_release_workflow_end_to_end() {
         "release_candidate_draft"
     );
 
-    // Second round: three binding votes, tabulated, then passed.
-    let a = post(&app, "/api/vote/start", &concerns, Some(&alice)).await;
+    // Second round, with the release manager's own subject and body (placeholders filled as in
+    // templates, the revision and digests still appended); a subject of two lines is refused.
+    let mut second = concerns.clone();
+    second["subject"] = json!("[VOTE] Release [PROJECT] [VERSION] (second round)");
+    second["body"] =
+        json!("Round two of [PROJECT] [VERSION], open for [DURATION] hours.\nReview: [REVIEW_URL]\n");
+    let mut injected = second.clone();
+    injected["subject"] = json!("[VOTE] Release\r\nBcc: everyone@example.com");
+    assert_error(
+        &post(&app, "/api/vote/start", &injected, Some(&alice)).await,
+        StatusCode::BAD_REQUEST,
+        "subject",
+    );
+    let before = super::vote::outbox(&app).len();
+    let a = post(&app, "/api/vote/start", &second, Some(&alice)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let mails = super::vote::outbox(&app);
+    assert_eq!(mails.len(), before + 1, "one vote mail");
+    let mail =
+        mails.iter().find(|m| m.contains("(second round)")).expect("the vote mail has the given subject");
+    assert!(mail.contains("Subject: [VOTE] Release Apache Test Client 0.2 (second round)"), "{mail}");
+    assert!(mail.contains("Round two of Apache Test Client 0.2, open for 72 hours."), "{mail}");
+    assert!(mail.contains("/vote/test-client/0.2"), "{mail}");
+    assert!(mail.contains("This vote is on revision"), "{mail}");
+    assert!(!mail.contains("[PROJECT]") && !mail.contains("[DURATION]"), "{mail}");
     let v = VersionKey::new("0.2").unwrap();
     let test = CommitteeKey::new("test").unwrap();
     for uid in ["alice", "dave", "erin"] {
@@ -893,7 +915,7 @@ async fn the_clients_release_workflow_end_to_end() {
         "no running vote",
     );
 
-    // A distribution, then the announcement (a custom body is refused with the reason).
+    // A distribution, then the announcement with the release manager's body.
     let record = json!({
         "project": "test-client", "version": "0.2", "platform": "MAVEN",
         "distribution_owner_namespace": "org.apache.test", "distribution_package": "test-client",
@@ -909,13 +931,6 @@ async fn the_clients_release_workflow_end_to_end() {
         "project": "test-client", "version": "0.2", "revision": null, "email_to": "alice@apache.org",
         "body": null, "path_suffix": null,
     });
-    let mut custom = announce.clone();
-    custom["body"] = json!("Hello");
-    assert_error(
-        &post(&app, "/api/release/announce", &custom, Some(&alice)).await,
-        StatusCode::BAD_REQUEST,
-        "body",
-    );
     let mut elsewhere = announce.clone();
     elsewhere["email_to"] = json!("announce@apache.org");
     assert_error(
@@ -923,9 +938,17 @@ async fn the_clients_release_workflow_end_to_end() {
         StatusCode::BAD_REQUEST,
         "announce@apache.org",
     );
-    let a = post(&app, "/api/release/announce", &announce, Some(&alice)).await;
+    let mut custom = announce.clone();
+    custom["body"] = json!("[PROJECT] [VERSION] is out: [DOWNLOAD_URL]\n\n-- [YOUR_ASF_ID]\n");
+    let a = post(&app, "/api/release/announce", &custom, Some(&alice)).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
     assert_keys(&a.json, &["endpoint", "success"]);
+    let mails = super::vote::outbox(&app);
+    let mail = mails.iter().find(|m| m.contains("[ANNOUNCE]")).expect("the announcement was sent");
+    assert!(mail.contains("Apache Test Client 0.2 is out: "), "{mail}");
+    assert!(mail.contains("/release/test-client/0.2"), "{mail}");
+    assert!(mail.contains("-- alice"), "{mail}");
+    assert!(!mail.contains("[DOWNLOAD_URL]"), "{mail}");
     let a = get(&app, "/api/release/get/test-client/0.2").await;
     assert_eq!(a.json["release"]["phase"], "release");
     assert!(a.json["release"]["released"].is_string());
