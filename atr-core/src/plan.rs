@@ -171,6 +171,15 @@ pub fn sbom_subject(sbom: &RelPath) -> Option<RelPath> {
     sbom.as_str().strip_suffix(".cdx.json").and_then(|s| RelPath::new(s).ok())
 }
 
+/// Whether the SBOM generator reads `artifact` (of class `class`): a source archive in a format
+/// the archive checks open.
+pub fn is_sbom_source(artifact: &RelPath, class: ArtifactClass) -> bool {
+    let name = artifact.file_name();
+    class == ArtifactClass::Source
+        && archive_format(name)
+            .is_some_and(|(suffix, _)| artifact_suffix(name).is_none_or(|s| s.len() <= suffix.len()))
+}
+
 /// Why an SBOM cannot be generated for a file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SbomRefusal {
@@ -198,10 +207,7 @@ pub fn sbom_generate_task(
     if !files.contains(artifact) {
         return Err(SbomRefusal::NoSuchFile(artifact.clone()));
     }
-    let name = artifact.file_name();
-    let is_archive = archive_format(name)
-        .is_some_and(|(suffix, _)| artifact_suffix(name).is_none_or(|s| s.len() <= suffix.len()));
-    if !is_archive || classify(artifact, ctx.classification).class != ArtifactClass::Source {
+    if !is_sbom_source(artifact, classify(artifact, ctx.classification).class) {
         return Err(SbomRefusal::NotSourceArchive(artifact.clone()));
     }
     let sbom = sbom_of(artifact).ok_or_else(|| SbomRefusal::NotSourceArchive(artifact.clone()))?;

@@ -39,6 +39,11 @@ impl WebError {
         WebError::new(StatusCode::UNAUTHORIZED, "You are not logged in. Log in and try again.")
     }
 
+    /// 409: the request conflicts with the current state (it exists already, it changed meanwhile).
+    pub(crate) fn conflict(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::CONFLICT, message)
+    }
+
     /// 422: the input is understood but refused.
     pub(crate) fn invalid(message: impl Into<String>) -> WebError {
         WebError::new(StatusCode::UNPROCESSABLE_ENTITY, message)

@@ -1168,3 +1168,27 @@ pub(crate) fn delete_distribution(
         Ok::<_, WebError>(())
     })
 }
+
+/// Queues the generation of `<artifact>.cdx.json` for a source archive of the draft's latest
+/// revision (the worker adds it in a new revision); returns the task id. The web form and
+/// `/api/sbom/generate` both call this.
+pub(crate) fn request_sbom_generation(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    artifact: &atr_core::path::RelPath,
+    now: Timestamp,
+) -> Result<atr_core::model::TaskId, WebError> {
+    let p = authorise_project(s, actor, project, Action::AddRevision)?;
+    let grant = authorise(actor, Action::AddRevision, &p.committee_key)?;
+    let uid = uid_of(actor)?;
+    s.request_sbom_generation(project, version, artifact, &uid, grant.as_admin, now)?.map_err(|refusal| {
+        use atr_core::plan::SbomRefusal;
+        match refusal {
+            SbomRefusal::NoSuchFile(_) => WebError::not_found(refusal.to_string()),
+            SbomRefusal::Exists(_) => WebError::conflict(refusal.to_string()),
+            SbomRefusal::NotSourceArchive(_) => WebError::invalid(refusal.to_string()),
+        }
+    })
+}

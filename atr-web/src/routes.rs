@@ -121,6 +121,7 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("draft/delete/{project}/{version}").post(compose::delete_draft))
                 .push(Router::with_path("draft/delete-file/{project}/{version}").post(files::delete_file))
                 .push(Router::with_path("draft/hashgen/{project}/{version}").post(files::hashgen))
+                .push(Router::with_path("draft/sbom/{project}/{version}").post(files::sbom_generate))
                 .push(Router::with_path("report/{project}/{version}/{**path}").get(files::report))
                 .push(Router::with_path("file/{project}/{version}/{**path}").get(files::file))
                 .push(Router::with_path("revisions/{project}/{version}").get(files::revisions))

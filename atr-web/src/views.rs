@@ -136,6 +136,8 @@ pub(crate) struct FileRow {
     pub(crate) path: RelPath,
     pub(crate) class: ArtifactClass,
     pub(crate) counts: Counts,
+    /// A source archive without `<name>.cdx.json` beside it: the page offers "Generate SBOM".
+    pub(crate) sbom_missing: bool,
 }
 
 /// The compose page: the release, its latest revision, files with counts, ongoing tasks.
@@ -223,10 +225,16 @@ pub(crate) fn compose(
     }
     let files = files
         .iter()
-        .map(|path| FileRow {
-            class: classify(path, &policy).class,
-            counts: counts.get(path).copied().unwrap_or_default(),
-            path: path.clone(),
+        .map(|path| {
+            let class = classify(path, &policy).class;
+            let sbom_missing = atr_core::plan::is_sbom_source(path, class)
+                && atr_core::plan::sbom_of(path).is_some_and(|sbom| files.binary_search(&sbom).is_err());
+            FileRow {
+                class,
+                counts: counts.get(path).copied().unwrap_or_default(),
+                path: path.clone(),
+                sbom_missing,
+            }
         })
         .collect();
     Ok(ComposeView { release, project, latest, files, revision_counts, ongoing, ignores: ignores.len() })

@@ -371,16 +371,7 @@ endpoint! {
         let path: atr_core::path::RelPath = field("relpath", &f.relpath)?;
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
         let task = run(&app, move |s| {
-            let state = s.release_state(&p, &v, now)?;
-            let grant = authorise(&actor, Action::AddRevision, &state.project.committee_key)?;
-            let uid = actor.uid.clone().ok_or_else(|| ApiError::unauthorized("Authentication required."))?;
-            let id = s
-                .request_sbom_generation(&p, &v, &path, &uid, grant.as_admin, now)?
-                .map_err(|refusal| match refusal {
-                    atr_core::plan::SbomRefusal::NoSuchFile(_) => ApiError::not_found(refusal.to_string()),
-                    atr_core::plan::SbomRefusal::Exists(_) => ApiError::conflict(refusal.to_string()),
-                    atr_core::plan::SbomRefusal::NotSourceArchive(_) => ApiError::bad_request(refusal.to_string()),
-                })?;
+            let id = ops::request_sbom_generation(s, &actor, &p, &v, &path, now)?;
             s.read(|tx| tx.task(id))?.ok_or_else(|| ApiError::not_found("The SBOM task vanished."))
         })
         .await?;

@@ -172,3 +172,28 @@ pub(crate) async fn hashgen(
     cx.redirect(res, &format!("/compose/{p}/{v}"), true, format!("Generated {hash_path}."));
     Ok(())
 }
+
+#[derive(Debug, Deserialize)]
+struct SbomForm {
+    path: String,
+}
+
+/// Queues the generation of `<archive>.cdx.json`; a worker adds it in a new revision.
+#[handler]
+pub(crate) async fn sbom_generate(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: SbomForm = form(req, "path").await?;
+    let path = rel_path_field(&f.path)?;
+    let (actor, at, (pp, vv), artifact) = (cx.actor.clone(), now(), (p.clone(), v.clone()), path.clone());
+    cx.run(move |s| ops::request_sbom_generation(s, &actor, &pp, &vv, &artifact, at)).await?;
+    let message = format!(
+        "Generating the SBOM of {path}: {path}.cdx.json appears in a new revision when the worker is done."
+    );
+    cx.redirect(res, &format!("/compose/{p}/{v}"), true, message);
+    Ok(())
+}

@@ -112,6 +112,9 @@ pub(crate) fn compose(chrome: &Chrome<'_>, v: &ComposeView, q: &Quarantine<'_>, 
                                             " " (chrome.button_form(&format!("/draft/hashgen/{base}"), "Generate .sha512", &[("path", f.path.as_str()), ("hash_type", "sha512")]))
                                             " " (chrome.button_form(&format!("/draft/hashgen/{base}"), "Generate .sha256", &[("path", f.path.as_str()), ("hash_type", "sha256")]))
                                         }
+                                        @if f.sbom_missing {
+                                            " " (chrome.button_form(&format!("/draft/sbom/{base}"), "Generate SBOM", &[("path", f.path.as_str())]))
+                                        }
                                     }
                                 }
                             }

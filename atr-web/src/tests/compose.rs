@@ -449,3 +449,48 @@ async fn archives_are_listed_in_the_viewer_and_their_members_diffed() {
         "{page}"
     );
 }
+
+/// The compose page offers "Generate SBOM" for a source archive without one; the form queues the
+/// task (a member of another committee is refused), the real worker adds
+/// `<archive>.cdx.json` in a new revision, its check runs, and the button is gone.
+#[tokio::test]
+async fn generate_sbom_from_the_compose_page() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(page.contains("Generate SBOM"), "{page}");
+    assert_eq!(page.matches("Generate SBOM").count(), 1, "only the source archive gets the button: {page}");
+
+    let (mut carol, carol_token) = app.browser(Some("carol")).await;
+    let form = format!("csrf_token={carol_token}&path={TARBALL}");
+    let (status, _) = carol.post(&app, "/draft/sbom/test-client/0.1", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) =
+        bob.post(&app, "/draft/sbom/test-client/0.1", &format!("csrf_token={token}&path=README.txt")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("is not a source archive"), "{body}");
+    assert_eq!(latest(&app), RevisionNumber::new(2).ok(), "refusals queue nothing");
+
+    let (status, _) =
+        bob.post(&app, "/draft/sbom/test-client/0.1", &format!("csrf_token={token}&path={TARBALL}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stats = app.settle();
+    assert_eq!(stats.failed_attempts, 0, "{stats:?}");
+    assert_eq!(latest(&app), RevisionNumber::new(3).ok(), "the SBOM arrives in a new revision");
+    let sbom = format!("{TARBALL}.cdx.json");
+    assert!(files(&app).contains(&sbom), "{:?}", files(&app));
+    let (p, v) = keys();
+    let bytes =
+        std::fs::read(app.storage.layout().revision(&p, &v, RevisionNumber::new(3).unwrap()).join(&sbom))
+            .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    assert_eq!(doc["specVersion"], "1.6");
+
+    let (_, page) = bob.get(&app, "/compose/test-client/0.1").await;
+    assert!(!page.contains("Generate SBOM"), "{page}");
+    let (status, body) =
+        bob.post(&app, "/draft/sbom/test-client/0.1", &format!("csrf_token={token}&path={TARBALL}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a second request names the existing SBOM: {body}");
+    assert!(body.contains("exists already"), "{body}");
+}

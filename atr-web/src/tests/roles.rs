@@ -108,6 +108,7 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/draft/delete/test-client/0.1", ""),
     ("/draft/delete-file/test-client/0.1", "path=README.txt"),
     ("/draft/hashgen/test-client/0.1", "path=README.txt&hash_type=sha256"),
+    ("/draft/sbom/test-client/0.1", "path=README.txt"),
     ("/ignores/test-client/add", "checker_glob=x*&reason=r"),
     ("/ignores/test-client/update", "id=1&checker_glob=x*&reason=r"),
     ("/ignores/test-client/delete", "id=1"),
