@@ -444,6 +444,11 @@ impl Handler for InjectProvider {
     }
 }
 
+/// The label of the single sign-on button when a provider is configured (the login page links to it).
+pub(crate) fn configured_label(depot: &Depot) -> Option<String> {
+    depot.get_typed::<Arc<Provider>>().ok().map(|p| p.label().to_owned())
+}
+
 fn provider(depot: &Depot) -> Result<Arc<Provider>, WebError> {
     depot.get_typed::<Arc<Provider>>().cloned().map_err(|_| {
         WebError::not_found("Single sign-on is not configured on this server; log in with a local account.")

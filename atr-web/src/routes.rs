@@ -235,7 +235,12 @@ async fn session_hoop(req: &mut Request, depot: &mut Depot, res: &mut Response, 
 #[handler]
 async fn login_form(depot: &mut Depot, res: &mut Response) {
     let actor = actor(depot);
-    res.render(pages::Page(pages::login(&pages::Chrome::new(&actor, current_session(depot)), None)));
+    let sso = crate::oidc::configured_label(depot);
+    res.render(pages::Page(pages::login(
+        &pages::Chrome::new(&actor, current_session(depot)),
+        None,
+        sso.as_deref(),
+    )));
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,9 +272,11 @@ async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) {
         Ok(Err(e)) => {
             let actor = Actor::public();
             res.status_code(StatusCode::UNAUTHORIZED);
+            let sso = crate::oidc::configured_label(depot);
             res.render(pages::Page(pages::login(
                 &pages::Chrome::new(&actor, current_session(depot)),
                 Some(&e.to_string()),
+                sso.as_deref(),
             )));
         }
         Err(e) => {

@@ -134,7 +134,7 @@ fn layout_with_head(chrome: &Chrome<'_>, title: &str, head: Markup, body: Markup
 }
 
 /// The login page, with an error message after a failed attempt.
-pub(crate) fn login(chrome: &Chrome<'_>, error: Option<&str>) -> Markup {
+pub(crate) fn login(chrome: &Chrome<'_>, error: Option<&str>, single_sign_on: Option<&str>) -> Markup {
     layout(
         chrome,
         "Log in",
@@ -151,6 +151,9 @@ pub(crate) fn login(chrome: &Chrome<'_>, error: Option<&str>) -> Markup {
                     input id="password" name="password" type="password" autocomplete="current-password" required;
                 }
                 p { button type="submit" { "Log in" } }
+            }
+            @if let Some(label) = single_sign_on {
+                p { a href="/auth/oidc/login" { (label) } }
             }
         },
     )

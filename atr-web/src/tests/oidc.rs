@@ -233,6 +233,8 @@ fn app_with(idp: &Idp) -> TestApp {
 
 /// Starts the flow in `browser`: the login page, its form, the redirect to the provider.
 async fn start(app: &TestApp, browser: &mut Browser) -> String {
+    let (_, login) = browser.get(app, "/login").await;
+    assert!(login.contains(r#"<a href="/auth/oidc/login">Log in with Test SSO</a>"#), "{login}");
     let (status, page) = browser.get(app, "/auth/oidc/login").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Log in with Test SSO"), "{page}");
@@ -338,6 +340,8 @@ async fn forged_state_another_browser_and_a_wrong_nonce_are_refused() {
 async fn without_a_provider_the_routes_say_so() {
     let app = TestApp::new();
     let mut browser = Browser::default();
+    let (_, login) = browser.get(&app, "/login").await;
+    assert!(!login.contains("/auth/oidc/login"), "no single sign-on link without a provider: {login}");
     let (status, page) = browser.get(&app, "/auth/oidc/login").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("not configured"), "{page}");
