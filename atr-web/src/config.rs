@@ -15,7 +15,7 @@
 //! | `workers` | `ATR_WORKERS` | one per core | check workers `serve` runs; 0 when they run elsewhere |
 //! | `plain_http` | `ATR_PLAIN_HTTP` | false | plain HTTP behind a TLS-terminating reverse proxy |
 //! | `secure_cookies` | `ATR_SECURE_COOKIES` | true | the `Secure` flag of session cookies |
-//! | `test_mode` | `ATR_TEST_MODE` | false | allows what only tests may do (`file://` SVN URLs) |
+//! | `test_mode` | `ATR_TEST_MODE` | false | allows what only tests may do (`file://` SVN URLs); refused unless every listener is on a loopback address |
 //! | `svn_allowed_prefixes` | `ATR_SVN_ALLOWED_PREFIXES` | ASF dist areas | URL prefixes SVN imports may come from |
 //! | `[oidc]` | | none | the OAuth2/OIDC identity provider, see [`OidcConfig`] |
 //! | `oidc.client_secret` | `ATR_OIDC_CLIENT_SECRET` | | the client secret (keep it out of the file if you like) |
@@ -244,6 +244,7 @@ impl Config {
             config.file = Some(path);
         }
         config.apply_environment(env)?;
+        config.refuse_test_mode_in_production()?;
         if let Some(oidc) = &config.oidc {
             oidc.validate().with_context(|| match &config.file {
                 Some(f) => format!("in {}", f.display()),
@@ -251,6 +252,26 @@ impl Config {
             })?;
         }
         Ok(config)
+    }
+
+    /// Test mode lets `file://` SVN URLs through and slows tasks on purpose: it is for test servers
+    /// only. A server whose web or SSH listener is reachable from other machines (not a loopback
+    /// address) is a production configuration, and test mode is refused there.
+    fn refuse_test_mode_in_production(&self) -> anyhow::Result<()> {
+        if !self.test_mode {
+            return Ok(());
+        }
+        let exposed = std::iter::once(("web", self.https_bind))
+            .chain(self.ssh_bind.map(|a| ("SSH", a)))
+            .find(|(_, addr)| !addr.ip().is_loopback());
+        if let Some((what, addr)) = exposed {
+            anyhow::bail!(
+                "test mode (test_mode / ATR_TEST_MODE) is refused: the {what} service listens on {addr}, which \
+                 other machines can reach, so this is a production configuration. Test mode is for servers bound \
+                 to a loopback address such as 127.0.0.1; turn it off here."
+            );
+        }
+        Ok(())
     }
 
     fn apply_file(&mut self, text: &str, may_set_state_dir: bool) -> anyhow::Result<()> {
@@ -437,6 +458,24 @@ mod tests {
         let oidc = c.oidc.unwrap();
         assert_eq!(oidc.uid_claim, "preferred_username");
         assert_eq!(c.ssh_bind, Some(SocketAddr::from(([127, 0, 0, 1], 2222))));
+    }
+
+    #[test]
+    fn test_mode_is_refused_when_a_listener_is_reachable_from_other_machines() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().to_str().unwrap();
+        let c = load(&[("ATR_STATE_DIR", state), ("ATR_TEST_MODE", "1")]).unwrap();
+        assert!(c.test_mode, "loopback listeners: test mode is allowed");
+        let e = load(&[("ATR_STATE_DIR", state), ("ATR_TEST_MODE", "1"), ("ATR_HTTPS_BIND", "0.0.0.0:8443")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("test mode") && e.contains("0.0.0.0:8443") && e.contains("production"), "{e}");
+        let e = load(&[("ATR_STATE_DIR", state), ("ATR_TEST_MODE", "1"), ("ATR_SSH_BIND", "192.0.2.1:22")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SSH service listens on 192.0.2.1:22"), "{e}");
+        let c = load(&[("ATR_STATE_DIR", state), ("ATR_HTTPS_BIND", "0.0.0.0:8443")]).unwrap();
+        assert!(!c.test_mode, "without test mode any address is fine");
     }
 
     #[test]
