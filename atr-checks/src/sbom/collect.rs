@@ -2,6 +2,8 @@
 //! whole as they stream by, and hashes the archive's own bytes as the walker reads them.
 
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use sha2::Digest;
 
@@ -117,12 +119,40 @@ pub struct ArtifactHashes {
     pub size: u64,
 }
 
-/// The running digests of a file read from its start.
+/// The three digests, updated together.
 #[derive(Debug, Default)]
-pub(crate) struct HashState {
+struct Digests {
     sha256: sha2::Sha256,
     sha512: sha2::Sha512,
     blake3: blake3::Hasher,
+}
+
+impl Digests {
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha512.update(bytes);
+        self.blake3.update(bytes);
+    }
+}
+
+/// Bytes handed to the hashing thread at a time.
+const BATCH: usize = 1 << 20;
+/// Batches in flight before the walk waits for the hashing thread.
+const IN_FLIGHT: usize = 4;
+
+/// The running digests of a file read from its start.
+///
+/// The digests are computed on a thread of their own, fed in [`BATCH`]-sized copies of what the
+/// walk reads, so hashing the compressed bytes overlaps the decompression instead of adding to it
+/// (if no thread can be started, they are computed inline).
+#[derive(Debug, Default)]
+pub(crate) struct HashState {
+    /// Bytes read but not yet handed over.
+    pending: Vec<u8>,
+    /// The hashing thread, once started: where to send batches and what it returns.
+    worker: Option<(SyncSender<Vec<u8>>, JoinHandle<Digests>)>,
+    /// Digests computed inline (no thread could be started).
+    inline: Option<Digests>,
     /// Bytes `0..hashed` went into the digests.
     hashed: u64,
     /// A read skipped bytes (random access, as for zip): the digests must be made afresh.
@@ -131,10 +161,68 @@ pub(crate) struct HashState {
 
 impl HashState {
     fn update(&mut self, bytes: &[u8]) {
-        self.sha256.update(bytes);
-        self.sha512.update(bytes);
-        self.blake3.update(bytes);
         self.hashed += bytes.len() as u64;
+        if let Some(d) = &mut self.inline {
+            d.update(bytes);
+            return;
+        }
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(BATCH);
+        }
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= BATCH {
+            self.hand_over();
+        }
+    }
+
+    /// Sends the pending bytes to the hashing thread, starting it first if need be.
+    fn hand_over(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        if batch.is_empty() {
+            return;
+        }
+        if self.worker.is_none() && self.inline.is_none() {
+            let (tx, rx) = sync_channel::<Vec<u8>>(IN_FLIGHT);
+            let spawned = std::thread::Builder::new().name("sbom-hash".into()).spawn(move || {
+                let mut d = Digests::default();
+                for b in rx {
+                    d.update(&b);
+                }
+                d
+            });
+            match spawned {
+                Ok(handle) => self.worker = Some((tx, handle)),
+                Err(_) => self.inline = Some(Digests::default()),
+            }
+        }
+        if let Some(d) = &mut self.inline {
+            d.update(&batch);
+        } else if let Some((tx, _)) = &self.worker
+            && let Err(returned) = tx.send(batch)
+        {
+            // The thread is gone (it cannot fail short of a panic): `finish` reports it.
+            drop(returned);
+        }
+    }
+
+    /// The digests of everything hashed so far.
+    fn digests(mut self) -> io::Result<Digests> {
+        if let Some(mut d) = self.inline.take() {
+            d.update(&self.pending);
+            return Ok(d);
+        }
+        let Some((tx, handle)) = self.worker.take() else {
+            let mut d = Digests::default();
+            d.update(&self.pending);
+            return Ok(d);
+        };
+        let tail = std::mem::take(&mut self.pending);
+        let sent = tail.is_empty() || tx.send(tail).is_ok();
+        drop(tx);
+        match handle.join() {
+            Ok(d) if sent => Ok(d),
+            _ => Err(io::Error::other("the hashing thread stopped before the end of the file")),
+        }
     }
 
     /// Completes the digests, reading from `file` whatever the walk did not read in order
@@ -153,11 +241,13 @@ impl HashState {
                 Err(e) => return Err(e),
             }
         }
+        let size = self.hashed;
+        let d = self.digests()?;
         Ok(ArtifactHashes {
-            sha256: hex(&self.sha256.finalize()),
-            sha512: hex(&self.sha512.finalize()),
-            blake3: self.blake3.finalize().to_hex().to_string(),
-            size: self.hashed,
+            sha256: hex(&d.sha256.finalize()),
+            sha512: hex(&d.sha512.finalize()),
+            blake3: d.blake3.finalize().to_hex().to_string(),
+            size,
         })
     }
 }
@@ -236,5 +326,23 @@ mod tests {
         }
         assert_eq!(st.finish(io::Cursor::new(&data)).unwrap(), expected);
         assert_eq!(expected.size, 100_000);
+    }
+
+    #[test]
+    fn hashes_many_batches_on_the_hashing_thread() {
+        let data: Vec<u8> =
+            (0..(3 * BATCH + 12_345) as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let mut st = HashState::default();
+        {
+            let mut r = HashingReader::new(io::Cursor::new(&data), &mut st);
+            let mut part = vec![0u8; 2 * BATCH + 7];
+            r.read_exact(&mut part).unwrap();
+        }
+        assert!(st.worker.is_some(), "whole batches went to the hashing thread");
+        let got = st.finish(io::Cursor::new(&data)).unwrap();
+        assert_eq!(got.sha256, hex(&sha2::Sha256::digest(&data)));
+        assert_eq!(got.sha512, hex(&sha2::Sha512::digest(&data)));
+        assert_eq!(got.blake3, blake3::hash(&data).to_hex().as_str());
+        assert_eq!(got.size, data.len() as u64);
     }
 }
