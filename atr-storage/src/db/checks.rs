@@ -33,6 +33,34 @@ pub struct StoredCheckResult {
     pub result: CheckResult,
 }
 
+/// One stored check result as its columns, borrowed from the database row
+/// (see [`Tx::each_check_result`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckResultColumns<'a> {
+    /// Row id.
+    pub id: i64,
+    /// The checker's name.
+    pub checker: &'a str,
+    /// The checker's version when the result was made.
+    pub checker_version: &'a str,
+    /// The file checked, when the result is about one.
+    pub primary_rel_path: Option<&'a str>,
+    /// The archive member, when the result is about one.
+    pub member_rel_path: Option<&'a str>,
+    /// The status name (`blocker`, `concern`, `exception`, `note`, `suggestion`).
+    pub status: &'a str,
+    /// The message.
+    pub message: &'a str,
+    /// The result's data as JSON text.
+    pub data: &'a str,
+    /// Hash of the checker's inputs.
+    pub inputs_hash: Option<&'a str>,
+    /// Whether the result was copied from an earlier identical check.
+    pub cached: bool,
+    /// When it was recorded.
+    pub created: Timestamp,
+}
+
 /// Where and how a batch of results is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultContext<'a> {
@@ -159,6 +187,64 @@ impl Tx<'_> {
             .doing("reading check results")?
             .collect::<Result<_, _>>()
             .doing("reading check results")
+    }
+
+    /// Visits every result of a revision, in the order of [`Tx::check_results`], as the columns
+    /// are stored (borrowed, not parsed): for listing many results without an allocation, a path
+    /// validation or a JSON parse per row. The schema guarantees `status` is a status name and
+    /// `data` valid JSON; paths were validated when the results were recorded. Returns how many
+    /// rows were visited.
+    pub fn each_check_result(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+        revision: RevisionNumber,
+        mut visit: impl FnMut(&CheckResultColumns<'_>),
+    ) -> Result<usize, StorageError> {
+        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+            r.get_ref(i)?.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+            })
+        }
+        fn text_opt<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+            r.get_ref(i)?.as_str_or_null().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+            })
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, checker, checker_version, primary_rel_path, member_rel_path, status, message, data, \
+                 inputs_hash, cached, created_at FROM check_results
+                 WHERE project_key = ?1 AND version_key = ?2 AND revision_number = ?3
+                 ORDER BY checker, primary_rel_path, member_rel_path, id",
+            )
+            .doing("reading check results")?;
+        let mut rows = stmt
+            .query(params![project.as_str(), version.as_str(), revision.get()])
+            .doing("reading check results")?;
+        let mut n = 0;
+        while let Some(r) = rows.next().doing("reading check results")? {
+            let columns = (|| -> rusqlite::Result<CheckResultColumns<'_>> {
+                Ok(CheckResultColumns {
+                    id: r.get(0)?,
+                    checker: text(r, 1)?,
+                    checker_version: text(r, 2)?,
+                    primary_rel_path: text_opt(r, 3)?,
+                    member_rel_path: text_opt(r, 4)?,
+                    status: text(r, 5)?,
+                    message: text(r, 6)?,
+                    data: text(r, 7)?,
+                    inputs_hash: text_opt(r, 8)?,
+                    cached: r.get(9)?,
+                    created: Timestamp::from_unix(r.get(10)?),
+                })
+            })()
+            .doing("reading check results")?;
+            visit(&columns);
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The results of one checker about one file (and member) of a revision.

@@ -156,6 +156,7 @@ endpoint! {
 endpoint! {
     /// Adds one key for the caller and links it to the committees named (committer status needed).
     key_add(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::KeyUpload)?;
         let f: KeyAddRequest = body(req, BODY_LIMIT).await?;
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
         if actor.uid.as_ref().map(|u| u.as_str()) != Some(f.asfuid.as_str()) && !actor.admin {
@@ -201,6 +202,7 @@ endpoint! {
 endpoint! {
     /// Stores every key of a KEYS file and links them to the committee; reports each key.
     keys_upload(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::KeyUpload)?;
         let f: KeysUploadRequest = body(req, BODY_LIMIT).await?;
         let committee: CommitteeKey = field("committee", &f.committee)?;
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());

@@ -27,6 +27,7 @@ pub(crate) mod auth;
 pub(crate) mod docs;
 pub(crate) mod endpoints;
 pub(crate) mod keys;
+pub(crate) mod limits;
 pub(crate) mod models;
 pub(crate) mod releases;
 pub(crate) mod svn;
@@ -57,11 +58,13 @@ pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
     pub(crate) exception: Option<(String, String)>,
+    /// For 429: seconds until the call may be retried (the `Retry-After` header).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), exception: None }
+        ApiError { status, message: message.into(), exception: None, retry_after: None }
     }
 
     /// 400: the request is malformed.
@@ -79,6 +82,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// 429: too many calls; retry in `retry_after` seconds.
+    pub(crate) fn too_many(message: impl Into<String>, retry_after: u64) -> ApiError {
+        ApiError { retry_after: Some(retry_after), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, message) }
+    }
+
     /// 409: the state does not allow it now.
     pub(crate) fn conflict(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, message)
@@ -90,6 +98,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: message.into(),
             exception: Some((kind.to_owned(), traceback.to_owned())),
+            retry_after: None,
         }
     }
 
@@ -160,16 +169,19 @@ pub(crate) fn pretty_sorted(value: &Value) -> String {
 }
 
 /// A successful answer: a status and a JSON body.
+///
+/// Success bodies are compact JSON: the client parses them (api-contract.md §2); only error
+/// bodies, which it prints line by line, are pretty-printed.
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    pub(crate) body: String,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
     /// `body` with status `status`.
     pub(crate) fn with<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, ApiError> {
-        let body = serde_json::to_string_pretty(body).map_err(|e| {
+        let body = serde_json::to_vec(body).map_err(|e| {
             ApiError::exception(
                 "The server could not encode its answer.",
                 "SerializationError",
@@ -177,6 +189,11 @@ impl Reply {
             )
         })?;
         Ok(Reply { status, body })
+    }
+
+    /// 200 with a JSON body already encoded.
+    pub(crate) fn ok_encoded(body: Vec<u8>) -> Reply {
+        Reply { status: StatusCode::OK, body }
     }
 
     /// 200 with `body`.
@@ -203,6 +220,9 @@ pub(crate) fn write_error(depot: &Depot, res: &mut Response, e: &ApiError) {
     res.status_code(e.status);
     let _ = res.write_body(e.body(&request_id(depot)));
     res.headers_mut().insert(CONTENT_TYPE, "application/json".parse().expect("a valid header value"));
+    if let Some(seconds) = e.retry_after {
+        res.headers_mut().insert(salvo::http::header::RETRY_AFTER, seconds.into());
+    }
 }
 
 /// Writes the outcome of an endpoint.
@@ -223,6 +243,8 @@ pub(crate) struct ApiState {
     secret: crate::jwt::Secret,
     /// Recent attempts (Unix seconds) per limited key.
     attempts: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// The token buckets of the expensive endpoints.
+    buckets: limits::Buckets,
 }
 
 impl ApiState {
@@ -241,7 +263,11 @@ impl ApiState {
                 &format!("{e:#}"),
             )
         })?;
-        let state = Arc::new(ApiState { secret, attempts: Mutex::new(HashMap::new()) });
+        let state = Arc::new(ApiState {
+            secret,
+            attempts: Mutex::new(HashMap::new()),
+            buckets: limits::Buckets::default(),
+        });
         all.insert(root.to_owned(), Arc::clone(&state));
         Ok(state)
     }
@@ -261,11 +287,11 @@ impl ApiState {
             }
             if recent.len() >= limit {
                 let wait = recent.front().map_or(window, |&t| t + window - now);
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
+                return Err(ApiError::too_many(
                     format!(
                         "Too many requests: at most {limit} per hour for {key}; try again in {wait} seconds."
                     ),
+                    u64::try_from(wait.max(1)).unwrap_or(1),
                 ));
             }
         }

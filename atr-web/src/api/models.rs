@@ -141,7 +141,9 @@ wire! {
 }
 
 impl CheckResult {
-    /// The wire form of a stored result.
+    /// The wire form of a stored result (the reference `/checks/list` encoding that the
+    /// endpoint's direct encoder is tested against).
+    #[cfg(test)]
     pub(crate) fn of(r: &atr_storage::db::checks::StoredCheckResult) -> CheckResult {
         CheckResult {
             id: r.id,

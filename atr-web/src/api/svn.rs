@@ -26,6 +26,7 @@ wire! {
 endpoint! {
     /// Queues an import from SVN into a draft (201 with the task).
     svn_import(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::SvnImport)?;
         let f: SvnImportApiRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
         let request = SvnImportRequest {

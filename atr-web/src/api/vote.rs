@@ -131,6 +131,7 @@ endpoint! {
     /// at once (its `subject` and `body`, else the policy's template, placeholders filled) and
     /// recorded as a completed `vote_initiate` task, which is returned.
     vote_start(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::VoteStart)?;
         let f: VoteStartRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
         let revision = optional_revision(f.revision.as_deref())?;
@@ -366,6 +367,7 @@ endpoint! {
     /// Queues a CycloneDX SBOM generation for a source archive of the latest draft revision (the
     /// worker adds `<archive>.cdx.json` in a new revision).
     sbom_generate(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::SbomGenerate)?;
         let f: SbomGenerateRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
         let path: atr_core::path::RelPath = field("relpath", &f.relpath)?;

@@ -27,6 +27,7 @@ struct Answer {
     raw: String,
     request_id: Option<String>,
     content_type: Option<String>,
+    retry_after: Option<String>,
 }
 
 async fn send(app: &TestApp, mut req: salvo::test::RequestBuilder, jwt: Option<&str>) -> Answer {
@@ -36,6 +37,7 @@ async fn send(app: &TestApp, mut req: salvo::test::RequestBuilder, jwt: Option<&
     let mut res = req.send(&app.service).await;
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
     let (request_id, content_type) = (header("x-request-id"), header("content-type"));
+    let retry_after = header("retry-after");
     let raw = res.take_string().await.unwrap_or_default();
     Answer {
         status: res.status_code.unwrap_or(StatusCode::OK),
@@ -43,6 +45,7 @@ async fn send(app: &TestApp, mut req: salvo::test::RequestBuilder, jwt: Option<&
         raw,
         request_id,
         content_type,
+        retry_after,
     }
 }
 
@@ -204,6 +207,58 @@ fn the_limiter_counts_per_key_and_window() {
     state.limit(&["uid bob".to_owned()], 10, 3600, 200).unwrap();
     // An hour later the old attempts no longer count.
     state.limit(&keys("alice"), 10, 3600, 3701).unwrap();
+}
+
+#[test]
+fn expensive_endpoints_have_a_token_bucket_per_caller() {
+    use crate::api::limits::{Buckets, Expensive};
+    use std::time::Duration;
+    let buckets = Buckets::default();
+    let t0 = std::time::Instant::now();
+    let (burst, every) = Expensive::VoteStart.rule();
+    for _ in 0..burst {
+        buckets.take(Expensive::VoteStart, "uid alice", t0).unwrap();
+    }
+    let refused = buckets.take(Expensive::VoteStart, "uid alice", t0).unwrap_err();
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.retry_after, Some(every.as_secs()));
+    assert!(refused.message.contains("/vote/start"), "{}", refused.message);
+    // Other callers and other endpoints have their own buckets.
+    buckets.take(Expensive::VoteStart, "uid bob", t0).unwrap();
+    buckets.take(Expensive::Upload, "uid alice", t0).unwrap();
+    // One token comes back per period, and no more than that.
+    buckets.take(Expensive::VoteStart, "uid alice", t0 + every / 2).unwrap_err();
+    buckets.take(Expensive::VoteStart, "uid alice", t0 + every).unwrap();
+    buckets.take(Expensive::VoteStart, "uid alice", t0 + every).unwrap_err();
+    // An idle caller's bucket refills only up to the burst.
+    let later = t0 + every * (burst * 10) + Duration::from_secs(1);
+    for _ in 0..burst {
+        buckets.take(Expensive::VoteStart, "uid alice", later).unwrap();
+    }
+    buckets.take(Expensive::VoteStart, "uid alice", later).unwrap_err();
+}
+
+#[tokio::test]
+async fn a_caller_over_an_expensive_endpoints_limit_gets_429_with_retry_after() {
+    let app = TestApp::new();
+    let (alice, bob) = (jwt(&app, "alice").await, jwt(&app, "bob").await);
+    let vote = json!({
+        "project": "test-client", "version": "9.9", "revision": "00001",
+        "email_to": "dev@test-client.apache.org", "vote_duration": 72, "subject": "s", "body": "b"
+    });
+    let (burst, _) = crate::api::limits::Expensive::VoteStart.rule();
+    for _ in 0..burst {
+        let a = post(&app, "/api/vote/start", &vote, Some(&alice)).await;
+        assert_ne!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.raw);
+        assert_eq!(a.retry_after, None);
+    }
+    let a = post(&app, "/api/vote/start", &vote, Some(&alice)).await;
+    assert_error(&a, StatusCode::TOO_MANY_REQUESTS, "Too many requests to /vote/start");
+    let wait: u64 = a.retry_after.as_deref().expect("a Retry-After header").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Bob is not held back by alice's calls.
+    let a = post(&app, "/api/vote/start", &vote, Some(&bob)).await;
+    assert_ne!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.raw);
 }
 
 #[tokio::test]
@@ -788,6 +843,22 @@ async fn the_clients_release_workflow_end_to_end() {
         checks.iter().any(|c| c["primary_rel_path"] == format!("{TARBALL}.asc") && c["status"] == "note"),
         "{checks:?}"
     );
+    // The direct encoder gives exactly the serde form of the response type (keys and types).
+    let reference = {
+        let (p, v) = (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.2").unwrap());
+        let n = atr_core::ids::RevisionNumber::parse(&latest).unwrap();
+        let stored = app.storage.read(|tx| tx.check_results(&p, &v, n)).unwrap();
+        serde_json::to_value(crate::api::releases::ChecksListResponse {
+            endpoint: "/checks/list".to_owned(),
+            checks: stored.iter().map(crate::api::models::CheckResult::of).collect(),
+            checks_revision: latest.clone(),
+            current_phase: atr_core::model::ReleasePhase::Draft,
+        })
+        .unwrap()
+    };
+    assert_eq!(a.json, reference);
+    let typed: crate::api::releases::ChecksListResponse = serde_json::from_str(&a.raw).unwrap();
+    assert_eq!(typed.checks.len(), checks.len());
     let a = get(&app, "/api/checks/list/test-client/0.2/00002").await;
     assert_eq!(a.json["checks_revision"], "00002");
     assert_error(&get(&app, "/api/checks/list/test-client/0.2/00099").await, StatusCode::NOT_FOUND, "00099");
