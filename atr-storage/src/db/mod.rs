@@ -35,6 +35,9 @@ mod embedded {
 /// How long a connection waits for another writer before giving up with "database is locked".
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Prepared statements kept per connection (more than the distinct queries of the application).
+const STATEMENT_CACHE: usize = 256;
+
 /// Opens one connection to the database file with the platform's settings.
 pub(crate) fn connect(path: &Path) -> Result<Connection, StorageError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -57,6 +60,9 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, StorageError> {
     conn.pragma_update(None, "synchronous", "NORMAL").doing("setting synchronous=NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON").doing("enabling foreign keys")?;
     conn.pragma_update(None, "cache_size", -16_000).doing("setting the cache size")?;
+    // Every query goes through `prepare_cached`; rusqlite's default of 16 statements is fewer than
+    // one page needs, so statements were evicted and compiled again on every request.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
