@@ -21,7 +21,7 @@ use atr_worker::ManagerConfig;
 use atr_worker::runner::now;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_atr-worker");
-const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
 
 fn noop() -> TaskSpec {
     TaskSpec {

@@ -14,11 +14,11 @@ use salvo::prelude::*;
 use super::TestApp;
 use crate::routes;
 
-const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 /// chromedriver, killed when dropped.
-struct Driver(Child);
+pub(super) struct Driver(pub(super) Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -27,11 +27,11 @@ impl Drop for Driver {
     }
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn connect(port: u16, profile: &std::path::Path) -> Client {
+pub(super) async fn connect(port: u16, profile: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".to_owned(),
@@ -59,13 +59,13 @@ async fn connect(port: u16, profile: &std::path::Path) -> Client {
     }
 }
 
-type Step = Result<(), String>;
+pub(super) type Step = Result<(), String>;
 
-fn check(cond: bool, what: &str, page: &str) -> Step {
+pub(super) fn check(cond: bool, what: &str, page: &str) -> Step {
     if cond { Ok(()) } else { Err(format!("{what}\n--- page ---\n{page}")) }
 }
 
-async fn source(c: &Client) -> Result<String, String> {
+pub(super) async fn source(c: &Client) -> Result<String, String> {
     c.source().await.map_err(|e| e.to_string())
 }
 
@@ -113,7 +113,11 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     and_wait(c, async { link.click().await.map_err(e) }).await?;
     let files: Vec<String> = [TARBALL, "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"]
         .iter()
-        .map(|f| format!("{FIXTURE}/{f}"))
+        .map(|f| {
+            // chromedriver wants canonical paths (no `..`).
+            let path = std::fs::canonicalize(format!("{FIXTURE}/{f}")).unwrap_or_else(|e| panic!("{f}: {e}"));
+            path.display().to_string()
+        })
         .collect();
     fill(c, "#files", &files.join("\n")).await?;
     submit_in(c, "//form[@enctype='multipart/form-data']").await?;

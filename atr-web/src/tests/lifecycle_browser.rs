@@ -8,15 +8,16 @@
 //! (`TestApp::settle`). On failure, screenshots of the current, vote and finish pages are saved in
 //! the temp dir.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use atr_core::model::{ReleasePhase, VoteChoice, VoteMode, VoteResolution};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use salvo::conn::{Acceptor as _, TcpListener};
 use salvo::prelude::*;
 
 use super::TestApp;
+use super::browser::{Driver, Step, check, connect, free_port, source};
 use super::vote::{
     draft_with_files, finish_checks, fixture, keys, latest, member, phase, set_vote_mode, sha512_hex,
 };
@@ -25,57 +26,8 @@ use crate::{ops, routes};
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 const BASE_PATH: &str = "test-client/0.1";
 
-/// chromedriver, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn connect(port: u16, profile: &std::path::Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                     format!("--user-data-dir={}", profile.display())],
-        }),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::native()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => return c,
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(e) => panic!("chromedriver did not accept a session within 20 s: {e}"),
-        }
-    }
-}
-
-type Step = Result<(), String>;
-
-fn check(cond: bool, what: &str, page: &str) -> Step {
-    if cond { Ok(()) } else { Err(format!("{what}\n--- page ---\n{page}")) }
-}
-
 fn err(e: impl std::fmt::Debug) -> String {
     format!("{e:?}")
-}
-
-async fn source(c: &Client) -> Result<String, String> {
-    c.source().await.map_err(err)
 }
 
 /// Marks the current page, clicks `xpath`, and waits for a new page.

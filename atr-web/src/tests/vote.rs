@@ -15,7 +15,7 @@ use super::{Browser, TestApp};
 use crate::ops;
 
 /// The signed test release (tarball, signature, checksum) and the KEYS of its signer.
-const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 pub(super) fn fixture(name: &str) -> Vec<u8> {

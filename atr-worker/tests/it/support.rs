@@ -12,7 +12,8 @@ use atr_core::time::Timestamp;
 use atr_storage::{NewRevision, Storage};
 use atr_worker::{Manager, ManagerConfig};
 
-pub(crate) const FIXTURE: &str = "/work/shared/fixtures/apache-test-0.2";
+pub(crate) const FIXTURE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
 
 pub(crate) fn now() -> Timestamp {
     atr_worker::runner::now()
