@@ -198,19 +198,22 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     check(page.contains("1 added, 1 removed, 0 changed, 2 unchanged."), "revisions compared", &page)
 }
 
-async fn save_screenshots(c: &Client, base: &str) -> Vec<std::path::PathBuf> {
+/// Saves a screenshot of the current page and of each of `pages` (name, URL) as
+/// `<tmp>/atr-web-<prefix>-<name>.png`, for a failed browser test to show what it saw.
+pub(super) async fn save_screenshots(
+    c: &Client,
+    prefix: &str,
+    pages: &[(&str, String)],
+) -> Vec<std::path::PathBuf> {
     let dir = std::env::temp_dir();
     let mut saved = Vec::new();
-    for (name, url) in [
-        ("current", None),
-        ("compose", Some(format!("{base}/compose/test-client/0.1"))),
-        ("report", Some(format!("{base}/report/test-client/0.1/{TARBALL}"))),
-    ] {
+    let current = std::iter::once(("current", None));
+    for (name, url) in current.chain(pages.iter().map(|(n, u)| (*n, Some(u)))) {
         if let Some(url) = url {
-            let _ = c.goto(&url).await;
+            let _ = c.goto(url).await;
         }
         if let Ok(png) = c.screenshot().await {
-            let path = dir.join(format!("atr-web-browser-{name}.png"));
+            let path = dir.join(format!("atr-web-{prefix}-{name}.png"));
             if std::fs::write(&path, png).is_ok() {
                 saved.push(path);
             }
@@ -248,7 +251,11 @@ async fn a_release_manager_composes_a_release_in_chromium() {
     let stats = tokio::task::spawn_blocking(move || manager.shutdown()).await.unwrap().unwrap();
     assert_eq!(stats.died_with_task, 0, "{stats:?}");
     if let Err(failure) = outcome {
-        let shots = save_screenshots(&client, &base).await;
+        let pages = [
+            ("compose", format!("{base}/compose/test-client/0.1")),
+            ("report", format!("{base}/report/test-client/0.1/{TARBALL}")),
+        ];
+        let shots = save_screenshots(&client, "browser", &pages).await;
         let _ = client.close().await;
         handle.stop_forceful();
         panic!("{failure}\nscreenshots: {shots:?}");

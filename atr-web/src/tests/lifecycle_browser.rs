@@ -17,7 +17,7 @@ use salvo::conn::{Acceptor as _, TcpListener};
 use salvo::prelude::*;
 
 use super::TestApp;
-use super::browser::{Driver, Step, check, connect, free_port, source};
+use super::browser::{Driver, Step, check, connect, free_port, save_screenshots, source};
 use super::vote::{
     draft_with_files, finish_checks, fixture, keys, latest, member, phase, set_vote_mode, sha512_hex,
 };
@@ -164,27 +164,6 @@ async fn scenario(app: &TestApp, c: &Client, base: &str) -> Step {
     )
 }
 
-async fn save_screenshots(c: &Client, base: &str) -> Vec<std::path::PathBuf> {
-    let dir = std::env::temp_dir();
-    let mut saved = Vec::new();
-    for (name, url) in [
-        ("current", None),
-        ("vote", Some(format!("{base}/vote/{BASE_PATH}"))),
-        ("finish", Some(format!("{base}/finish/{BASE_PATH}"))),
-    ] {
-        if let Some(url) = url {
-            let _ = c.goto(&url).await;
-        }
-        if let Ok(png) = c.screenshot().await {
-            let path = dir.join(format!("atr-web-lifecycle-browser-{name}.png"));
-            if std::fs::write(&path, png).is_ok() {
-                saved.push(path);
-            }
-        }
-    }
-    saved
-}
-
 #[tokio::test]
 async fn a_release_is_voted_on_finished_and_announced_in_chromium() {
     let app = TestApp::new();
@@ -211,7 +190,9 @@ async fn a_release_is_voted_on_finished_and_announced_in_chromium() {
     let client = connect(port, profile.path()).await;
     let outcome = scenario(&app, &client, &base).await;
     if let Err(failure) = outcome {
-        let shots = save_screenshots(&client, &base).await;
+        let pages =
+            [("vote", format!("{base}/vote/{BASE_PATH}")), ("finish", format!("{base}/finish/{BASE_PATH}"))];
+        let shots = save_screenshots(&client, "lifecycle-browser", &pages).await;
         let _ = client.close().await;
         handle.stop_forceful();
         panic!("{failure}\nscreenshots: {shots:?}");
