@@ -4,33 +4,17 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its table")]
 
+#[expect(dead_code, reason = "this benchmark uses part of the shared support")]
+mod support;
+
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use atr_core::ids::Uid;
 use atr_storage::Storage;
-
-const SERVER: &str = env!("CARGO_BIN_EXE_atr-web");
-
-/// The server process, stopped when dropped.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: sending SIGTERM to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use support::{Server, free_port};
 
 /// Writes `mib` MiB of incompressible bytes (xorshift) to `path`.
 fn write_data(path: &Path, mib: usize) {
@@ -63,18 +47,8 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let ssh_port = free_port();
-    let log_path = dir.path().join("server.log");
-    let child = Command::new(SERVER)
-        .arg("serve")
-        .env("ATR_STATE_DIR", &state)
-        .env("ATR_HTTPS_BIND", format!("127.0.0.1:{}", free_port()))
-        .env("ATR_SSH_BIND", format!("127.0.0.1:{ssh_port}"))
-        .env("ATR_WORKERS", "0")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let _server = Server { child };
+    let _server = Server::start_with(&state, &[("ATR_SSH_BIND", format!("127.0.0.1:{ssh_port}"))]);
+    let log_path = Server::log_path(&state);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("SSH service for rsync listening")
     {
