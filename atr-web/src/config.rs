@@ -20,6 +20,22 @@
 //! | `[oidc]` | | none | the OAuth2/OIDC identity provider, see [`OidcConfig`] |
 //! | `oidc.client_secret` | `ATR_OIDC_CLIENT_SECRET` | | the client secret (keep it out of the file if you like) |
 //!
+//! | `[mail]` | | | how mail leaves, see [`MailConfig`] and `mail.rs` |
+//! | `mail.site_origin` | `ATR_SITE_ORIGIN` | `https://release-test.apache.org` | public origin of links in mails |
+//! | `mail.smtp_host` | `ATR_SMTP_HOST` | none | SMTP relay; none: mail stays in `state/mail/outbox` and the list archives |
+//! | `mail.smtp_port` | `ATR_SMTP_PORT` | 587 | relay port (submission; STARTTLS is required) |
+//! | `mail.smtp_ca_file` | `ATR_SMTP_CA_FILE` | web PKI roots | PEM of an extra CA for a private relay's certificate |
+//! | `mail.smtp_hello` | `ATR_SMTP_HELLO` | `atr.apache.org` | the name given in `EHLO` |
+//! | `[registries]` | | | package registries asked about distribution records, see [`RegistryConfig`] |
+//! | `registries.fetch` | `ATR_REGISTRY_FETCH` | true | ask the registry when a distribution is recorded; false: records stay pending |
+//! | `registries.timeout_ms` | `ATR_REGISTRY_TIMEOUT_MS` | 10000 | how long a registry may take to answer |
+//! | `registries.npm` | `ATR_REGISTRY_NPM` | `https://registry.npmjs.org` | npm registry |
+//! | `registries.pypi` | `ATR_REGISTRY_PYPI` | `https://pypi.org` | PyPI |
+//! | `registries.pypi_staging` | `ATR_REGISTRY_PYPI_STAGING` | `https://test.pypi.org` | PyPI's staging registry (TestPyPI) |
+//! | `registries.maven` | `ATR_REGISTRY_MAVEN` | `https://search.maven.org` | Maven Central's search API |
+//! | `registries.docker_hub` | `ATR_REGISTRY_DOCKER_HUB` | `https://hub.docker.com` | Docker Hub |
+//! | `registries.artifact_hub` | `ATR_REGISTRY_ARTIFACT_HUB` | `https://artifacthub.io` | Artifact Hub |
+//! | `registries.artifact_hub_staging` | `ATR_REGISTRY_ARTIFACT_HUB_STAGING` | `https://staging.artifacthub.io` | Artifact Hub's staging instance |
 //! Booleans in variables are `1`/`true`/`yes` or `0`/`false`/`no`; in the file, TOML booleans.
 
 use std::net::SocketAddr;
@@ -60,10 +76,158 @@ pub(crate) struct Config {
     /// The configuration file that was read, if any.
     pub(crate) file: Option<PathBuf>,
 }
+    /// How mail leaves (`[mail]`, `ATR_SITE_ORIGIN`, `ATR_SMTP_*`; checked by `mail.rs`).
+    pub(crate) mail: MailConfig,
+    /// The package registries asked about distribution records (`[registries]`, `ATR_REGISTRY_*`).
+    pub(crate) registries: RegistryConfig,
 
 /// The `[oidc]` section: an OAuth2/OpenID Connect provider used with the authorization code flow.
 ///
 /// Give either `issuer` (its endpoints are read from `<issuer>/.well-known/openid-configuration`
+/// The `[mail]` section (each key also from its environment variable, which wins). The values
+/// are checked when the server starts (`mail::settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MailConfig {
+    /// Public origin of links in mails (`ATR_SITE_ORIGIN`).
+    #[serde(default)]
+    pub(crate) site_origin: Option<String>,
+    /// The SMTP relay (`ATR_SMTP_HOST`); none: mail stays in the outbox and the list archives.
+    #[serde(default)]
+    pub(crate) smtp_host: Option<String>,
+    /// The relay's port (`ATR_SMTP_PORT`, default 587).
+    #[serde(default)]
+    pub(crate) smtp_port: Option<u16>,
+    /// PEM of an extra CA for the relay's certificate (`ATR_SMTP_CA_FILE`).
+    #[serde(default)]
+    pub(crate) smtp_ca_file: Option<PathBuf>,
+    /// The name given in `EHLO` (`ATR_SMTP_HELLO`).
+    #[serde(default)]
+    pub(crate) smtp_hello: Option<String>,
+}
+
+/// The package registries asked about distribution records: whether to ask at all, how long an
+/// answer may take, and each registry's base URL (`https://`, or `http://` on a loopback address,
+/// for a registry on the same machine as in the tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RegistryConfig {
+    /// Ask the registry when a distribution is recorded (default true).
+    pub(crate) fetch: bool,
+    /// How long a registry may take to answer, in milliseconds (default 10,000).
+    pub(crate) timeout_ms: u64,
+    /// The base URLs.
+    pub(crate) bases: atr_core::model::Registries,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> RegistryConfig {
+        RegistryConfig { fetch: true, timeout_ms: 10_000, bases: atr_core::model::Registries::default() }
+    }
+}
+
+/// The `[registries]` section of the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRegistries {
+    fetch: Option<bool>,
+    timeout_ms: Option<u64>,
+    npm: Option<String>,
+    pypi: Option<String>,
+    pypi_staging: Option<String>,
+    maven: Option<String>,
+    docker_hub: Option<String>,
+    artifact_hub: Option<String>,
+    artifact_hub_staging: Option<String>,
+}
+
+impl RegistryConfig {
+    /// The base URL field named `key` (as in the file).
+    fn base_mut(&mut self, key: &str) -> &mut String {
+        let b = &mut self.bases;
+        match key {
+            "npm" => &mut b.npm,
+            "pypi" => &mut b.pypi,
+            "pypi_staging" => &mut b.pypi_staging,
+            "maven" => &mut b.maven,
+            "docker_hub" => &mut b.docker_hub,
+            "artifact_hub" => &mut b.artifact_hub,
+            _ => &mut b.artifact_hub_staging,
+        }
+    }
+
+    fn apply_file(&mut self, f: FileRegistries) {
+        if let Some(v) = f.fetch {
+            self.fetch = v;
+        }
+        if let Some(v) = f.timeout_ms {
+            self.timeout_ms = v;
+        }
+        let bases = [
+            ("npm", f.npm),
+            ("pypi", f.pypi),
+            ("pypi_staging", f.pypi_staging),
+            ("maven", f.maven),
+            ("docker_hub", f.docker_hub),
+            ("artifact_hub", f.artifact_hub),
+            ("artifact_hub_staging", f.artifact_hub_staging),
+        ];
+        for (key, value) in bases {
+            if let Some(v) = value {
+                *self.base_mut(key) = v;
+            }
+        }
+    }
+
+    fn apply_environment(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = env("ATR_REGISTRY_FETCH") {
+            self.fetch = flag("ATR_REGISTRY_FETCH", &v)?;
+        }
+        if let Some(v) = env("ATR_REGISTRY_TIMEOUT_MS") {
+            self.timeout_ms = v.parse().with_context(|| {
+                format!("ATR_REGISTRY_TIMEOUT_MS={v:?} is not a number of milliseconds such as 10000")
+            })?;
+        }
+        for key in
+            ["npm", "pypi", "pypi_staging", "maven", "docker_hub", "artifact_hub", "artifact_hub_staging"]
+        {
+            if let Some(v) = env(&format!("ATR_REGISTRY_{}", key.to_ascii_uppercase())) {
+                *self.base_mut(key) = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a base URL that is not `https://` (or `http://` on a loopback address) and a zero
+    /// time-out, naming the key.
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.timeout_ms > 0, "[registries] `timeout_ms` must be more than 0 milliseconds");
+        for (key, url) in self.bases.all() {
+            let parsed = url::Url::parse(url).with_context(|| {
+                format!(
+                    "[registries] `{key}` = {url:?} is not a URL (ATR_REGISTRY_{})",
+                    key.to_ascii_uppercase()
+                )
+            })?;
+            let loopback = match parsed.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                None => false,
+            };
+            let ok = match parsed.scheme() {
+                "https" => parsed.host().is_some(),
+                "http" => loopback,
+                _ => false,
+            } && parsed.query().is_none();
+            anyhow::ensure!(
+                ok,
+                "[registries] `{key}` = {url:?} must be an https:// URL without a query (http:// only on a loopback address)"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// at the first login) or the three endpoint URLs. Endpoints must be `https://`, except on a
 /// loopback address (for a provider on the same machine). The provider's claims (from the
 /// userinfo endpoint, read with the access token over that TLS connection) map to the user:
@@ -198,6 +362,8 @@ struct FileConfig {
 
 impl Config {
     /// The embedded development defaults used by `make serve`.
+    mail: Option<MailConfig>,
+    registries: Option<FileRegistries>,
     pub(crate) fn development() -> Config {
         Config {
             state_dir: PathBuf::from("./state"),
@@ -215,6 +381,8 @@ impl Config {
     }
 
     /// The local accounts file of the development identity provider.
+            mail: MailConfig::default(),
+            registries: RegistryConfig::default(),
     pub(crate) fn accounts_file(&self) -> PathBuf {
         self.state_dir.join("accounts.toml")
     }
@@ -250,6 +418,10 @@ impl Config {
                 Some(f) => format!("in {}", f.display()),
                 None => "in the configuration".to_owned(),
             })?;
+        config.registries.validate().with_context(|| match &config.file {
+            Some(f) => format!("in {} or the ATR_REGISTRY_* variables", f.display()),
+            None => "in the ATR_REGISTRY_* variables".to_owned(),
+        })?;
         }
         Ok(config)
     }
@@ -320,6 +492,12 @@ impl Config {
     /// - `ATR_STATE_DIR`: the state directory (default `./state`).
     /// - `ATR_HTTPS_BIND`: the listening address (default `127.0.0.1:8080`).
     /// - `ATR_UPLOAD_MAX_BYTES`: the largest upload request in bytes (default 2 GiB).
+        if let Some(m) = f.mail {
+            self.mail = m;
+        }
+        if let Some(r) = f.registries {
+            self.registries.apply_file(r);
+        }
     /// - `ATR_WORKERS`: how many check workers `serve` runs (default one per CPU core; 0 for none,
     ///   when workers run elsewhere with `atr-worker manage`).
     /// - `ATR_PLAIN_HTTP`: `1` serves plain HTTP on `ATR_HTTPS_BIND` for a TLS-terminating reverse
@@ -340,6 +518,9 @@ impl Config {
             config.https_bind = bind.parse().with_context(|| {
                 format!("ATR_HTTPS_BIND={bind:?} is not an address such as 127.0.0.1:8080")
             })?;
+    /// - `ATR_SITE_ORIGIN`, `ATR_SMTP_HOST`, `ATR_SMTP_PORT`, `ATR_SMTP_CA_FILE`, `ATR_SMTP_HELLO`:
+    ///   the `[mail]` keys.
+    /// - `ATR_REGISTRY_FETCH`, `ATR_REGISTRY_TIMEOUT_MS`, `ATR_REGISTRY_<KEY>`: the `[registries]` keys.
         }
         if let Some(max) = env("ATR_UPLOAD_MAX_BYTES") {
             config.upload_max_bytes = max.parse().with_context(|| {
@@ -381,6 +562,28 @@ impl Config {
 
 /// An SSH bind address or `off`.
 fn ssh_bind(name: &str, bind: &str) -> anyhow::Result<Option<SocketAddr>> {
+        let mail = &mut config.mail;
+        let text = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = text("ATR_SITE_ORIGIN") {
+            mail.site_origin = Some(v);
+        }
+        if let Some(v) = text("ATR_SMTP_HOST") {
+            mail.smtp_host = Some(v);
+        }
+        if let Some(p) = text("ATR_SMTP_PORT") {
+            mail.smtp_port = Some(
+                p.trim()
+                    .parse()
+                    .with_context(|| format!("ATR_SMTP_PORT={p:?} is not a port number such as 587"))?,
+            );
+        }
+        if let Some(v) = text("ATR_SMTP_CA_FILE") {
+            mail.smtp_ca_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = text("ATR_SMTP_HELLO") {
+            mail.smtp_hello = Some(v);
+        }
+        config.registries.apply_environment(env)?;
     match bind.trim() {
         "off" | "" => Ok(None),
         b => Ok(Some(b.parse().with_context(|| {
@@ -462,6 +665,22 @@ mod tests {
 
     #[test]
     fn test_mode_is_refused_when_a_listener_is_reachable_from_other_machines() {
+            "[mail]",
+            "site_origin",
+            "smtp_host",
+            "smtp_port",
+            "smtp_ca_file",
+            "smtp_hello",
+            "[registries]",
+            "fetch",
+            "timeout_ms",
+            "npm",
+            "pypi",
+            "pypi_staging",
+            "maven",
+            "docker_hub",
+            "artifact_hub",
+            "artifact_hub_staging",
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().to_str().unwrap();
         let c = load(&[("ATR_STATE_DIR", state), ("ATR_TEST_MODE", "1")]).unwrap();
@@ -540,3 +759,43 @@ mod tests {
         assert!(e.contains("`state_dir` cannot be set"), "{e}");
     }
 }
+
+    #[test]
+    fn mail_and_registry_keys_layer_defaults_file_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let p = path.to_str().unwrap();
+        std::fs::write(
+            &path,
+            "[mail]\nsite_origin = \"https://releases.example.org\"\nsmtp_host = \"mail.example.org\"\nsmtp_port = 2525\n\
+             [registries]\nfetch = false\ntimeout_ms = 1500\nnpm = \"http://127.0.0.1:4873\"\n",
+        )
+        .unwrap();
+        let c = load(&[("ATR_CONFIG", p)]).unwrap();
+        assert_eq!(c.mail.site_origin.as_deref(), Some("https://releases.example.org"));
+        assert_eq!((c.mail.smtp_host.as_deref(), c.mail.smtp_port), (Some("mail.example.org"), Some(2525)));
+        assert_eq!((c.registries.fetch, c.registries.timeout_ms), (false, 1500));
+        assert_eq!(c.registries.bases.npm, "http://127.0.0.1:4873");
+        assert_eq!(c.registries.bases.pypi, "https://pypi.org", "unset keys keep their defaults");
+        let c = load(&[
+            ("ATR_CONFIG", p),
+            ("ATR_SMTP_PORT", "587"),
+            ("ATR_SMTP_HELLO", "atr.example.org"),
+            ("ATR_REGISTRY_FETCH", "1"),
+            ("ATR_REGISTRY_PYPI", "https://pypi.example.org/"),
+        ])
+        .unwrap();
+        assert_eq!((c.mail.smtp_port, c.mail.smtp_hello.as_deref()), (Some(587), Some("atr.example.org")));
+        assert_eq!(c.mail.smtp_host.as_deref(), Some("mail.example.org"), "the file's value stays");
+        assert!(c.registries.fetch);
+        assert_eq!(c.registries.bases.pypi, "https://pypi.example.org/");
+        let e = format!(
+            "{:#}",
+            load(&[("ATR_CONFIG", p), ("ATR_REGISTRY_NPM", "http://registry.example.org")]).unwrap_err()
+        );
+        assert!(e.contains("`npm`") && e.contains("http:// only on a loopback address"), "{e}");
+        let e = format!("{:#}", load(&[("ATR_CONFIG", p), ("ATR_SMTP_PORT", "smtp")]).unwrap_err());
+        assert!(e.contains("ATR_SMTP_PORT"), "{e}");
+        std::fs::write(&path, "[registries]\nnpmjs = \"https://x\"\n").unwrap();
+        assert!(format!("{:#}", load(&[("ATR_CONFIG", p)]).unwrap_err()).contains("unknown field `npmjs`"));
+    }

@@ -1,24 +1,23 @@
-//! How mail leaves the platform: the site origin used in links and the optional SMTP relay, read
-//! from the environment at start and handed to storage ([`atr_storage::Storage::configure_mail`]).
+//! How mail leaves the platform: the site origin used in links and the optional SMTP relay, from
+//! the configuration (`[mail]` in the file, overridden by the environment variables; see
+//! `config.rs`) checked at start and handed to storage ([`atr_storage::Storage::configure_mail`]).
 //!
-//! | variable | default | meaning |
-//! |----------|---------|---------|
-//! | `ATR_SITE_ORIGIN` | `https://release-test.apache.org` | public origin of links in mails |
-//! | `ATR_SMTP_HOST` | none | SMTP relay; unset: mail stays in `state/mail/outbox` and the list archives |
-//! | `ATR_SMTP_PORT` | 587 | relay port (submission; STARTTLS is required) |
-//! | `ATR_SMTP_CA_FILE` | web PKI roots | PEM of an extra CA for a private relay's certificate |
-//! | `ATR_SMTP_HELLO` | `atr.apache.org` | the name given in `EHLO` |
+//! | key | variable | default | meaning |
+//! |-----|----------|---------|---------|
+//! | `mail.site_origin` | `ATR_SITE_ORIGIN` | `https://release-test.apache.org` | public origin of links in mails |
+//! | `mail.smtp_host` | `ATR_SMTP_HOST` | none | SMTP relay; unset: mail stays in `state/mail/outbox` and the list archives |
+//! | `mail.smtp_port` | `ATR_SMTP_PORT` | 587 | relay port (submission; STARTTLS is required) |
+//! | `mail.smtp_ca_file` | `ATR_SMTP_CA_FILE` | web PKI roots | PEM of an extra CA for a private relay's certificate |
+//! | `mail.smtp_hello` | `ATR_SMTP_HELLO` | `atr.apache.org` | the name given in `EHLO` |
 
-use anyhow::Context as _;
 use atr_storage::outbox::{DEFAULT_SITE_ORIGIN, MailSettings, SmtpRelay};
 
-/// The mail settings from the environment (see the module table).
-pub(crate) fn settings_from_environment() -> anyhow::Result<MailSettings> {
-    settings_from(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-}
+use crate::config::MailConfig;
 
-fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<MailSettings> {
-    let site_origin = var("ATR_SITE_ORIGIN").unwrap_or_else(|| DEFAULT_SITE_ORIGIN.to_owned());
+/// The mail settings of the configuration (see the module table), checked.
+pub(crate) fn settings(config: &MailConfig) -> anyhow::Result<MailSettings> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let site_origin = given(&config.site_origin).unwrap_or_else(|| DEFAULT_SITE_ORIGIN.to_owned());
     let origin = site_origin.trim_end_matches('/').to_owned();
     let valid = origin
         .strip_prefix("https://")
@@ -26,24 +25,21 @@ fn settings_from(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<MailSet
         .is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ']));
     anyhow::ensure!(
         valid,
-        "ATR_SITE_ORIGIN={site_origin:?} is not an origin such as https://releases.example.org (scheme and host, no path)"
+        "mail.site_origin / ATR_SITE_ORIGIN={site_origin:?} is not an origin such as https://releases.example.org (scheme and host, no path)"
     );
-    let relay = match var("ATR_SMTP_HOST") {
+    let relay = match given(&config.smtp_host) {
         None => None,
         Some(host) => {
-            let port = match var("ATR_SMTP_PORT") {
-                None => 587,
-                Some(p) => p
-                    .parse()
-                    .with_context(|| format!("ATR_SMTP_PORT={p:?} is not a port number such as 587"))?,
-            };
-            let mut relay = SmtpRelay::new(host.trim(), port);
-            if let Some(ca) = var("ATR_SMTP_CA_FILE") {
-                let path = std::path::PathBuf::from(ca);
-                anyhow::ensure!(path.is_file(), "ATR_SMTP_CA_FILE={} is not a readable file", path.display());
-                relay.ca_file = Some(path);
+            let mut relay = SmtpRelay::new(&host, config.smtp_port.unwrap_or(587));
+            if let Some(path) = &config.smtp_ca_file {
+                anyhow::ensure!(
+                    path.is_file(),
+                    "mail.smtp_ca_file / ATR_SMTP_CA_FILE={} is not a readable file",
+                    path.display()
+                );
+                relay.ca_file = Some(path.clone());
             }
-            if let Some(hello) = var("ATR_SMTP_HELLO") {
+            if let Some(hello) = given(&config.smtp_hello) {
                 relay.hello_name = hello;
             }
             Some(relay)
@@ -57,7 +53,14 @@ mod tests {
     use super::*;
 
     fn from(vars: &[(&str, &str)]) -> anyhow::Result<MailSettings> {
-        settings_from(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned()))
+        let get = |n: &str| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| (*v).to_owned());
+        settings(&MailConfig {
+            site_origin: get("ATR_SITE_ORIGIN"),
+            smtp_host: get("ATR_SMTP_HOST"),
+            smtp_port: get("ATR_SMTP_PORT").map(|p| p.parse().unwrap()),
+            smtp_ca_file: get("ATR_SMTP_CA_FILE").map(Into::into),
+            smtp_hello: get("ATR_SMTP_HELLO"),
+        })
     }
 
     #[test]
@@ -76,8 +79,13 @@ mod tests {
         .unwrap();
         assert_eq!(s.site_origin, "https://releases.example.org");
         assert_eq!(s.relay, Some(SmtpRelay::new("mail.example.org", 587)));
-        let e = from(&[("ATR_SMTP_HOST", "m"), ("ATR_SMTP_PORT", "smtp")]).unwrap_err();
-        assert!(e.to_string().contains("ATR_SMTP_PORT"), "{e}");
+        let s =
+            from(&[("ATR_SMTP_HOST", "m"), ("ATR_SMTP_PORT", "2525"), ("ATR_SMTP_HELLO", "atr.example.org")])
+                .unwrap();
+        let relay = s.relay.unwrap();
+        assert_eq!((relay.port, relay.hello_name.as_str()), (2525, "atr.example.org"));
+        let e = from(&[("ATR_SMTP_HOST", "m"), ("ATR_SMTP_CA_FILE", "/nonexistent/ca.pem")]).unwrap_err();
+        assert!(e.to_string().contains("ATR_SMTP_CA_FILE=/nonexistent/ca.pem is not a readable file"), "{e}");
         let e = from(&[("ATR_SITE_ORIGIN", "releases.example.org/x")]).unwrap_err();
         assert!(e.to_string().contains("ATR_SITE_ORIGIN"), "{e}");
     }

@@ -215,7 +215,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot open the state directory {}", config.state_dir.display()))?;
     tracing::info!(state_dir = %config.state_dir.display(), "state directory ready, database migrated");
-    storage.configure_mail(mail::settings_from_environment()?);
+    storage.configure_mail(mail::settings(&config.mail)?);
     create_demo_accounts(&config)?;
     if demo::seed(&storage, handlers::now())? {
         tracing::info!("made the demo committee `test` with project `test-client`");
@@ -223,6 +223,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     let svn = handlers::svn::SvnSettings::from_config(&config)?;
     let sso = oidc::InjectProvider::from_config(&config);
     let app = routes::App {
+    let registries = handlers::distributions::InjectRegistries(config.registries.clone());
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
         session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,
@@ -244,7 +245,9 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         let manager = start_workers(&config)?;
         let server = Server::new(acceptor);
         tokio::spawn(stop_on_signal(server.handle()));
-        server.serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone())).await;
+        server
+            .serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone()).hoop(registries.clone()))
+            .await;
         return stop_workers(manager).await;
     }
     if !config.secure_cookies {
@@ -262,7 +265,9 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     let manager = start_workers(&config)?;
     let server = Server::new(acceptor);
     tokio::spawn(stop_on_signal(server.handle()));
-    server.serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone())).await;
+    server
+        .serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone()).hoop(registries.clone()))
+        .await;
     stop_workers(manager).await
 }
 

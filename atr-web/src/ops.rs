@@ -1072,24 +1072,37 @@ fn release_phase(s: &Storage, project: &ProjectKey, version: &VersionKey) -> Res
 }
 
 /// Records that release `project` `version` is in a package registry (committee members; the
-/// phase rule and URLs from the core), audited in the same transaction. The record is `pending`:
-/// the registry is not asked here (no network from the web process), so the upload date stays
-/// empty until a metadata fetch fills it in. Returns the record and whether it was added (`false`:
-/// the same record already exists; a published record replaces a staging one).
+/// phase rule and URLs from the core, under the configured registry base URLs), audited in the
+/// same transaction. The record starts `pending`; unless the configuration turns registry lookups
+/// off, the same transaction queues a `distribution_status` task whose worker asks the registry
+/// and fills in the upload date, or leaves the record pending with the reason (the web process
+/// itself never waits on a registry). Returns the record and whether it was added (`false`: the
+/// same record already exists; a published record replaces a staging one).
 pub(crate) fn record_distribution(
     s: &Storage,
     actor: &Actor,
     project: &ProjectKey,
     version: &VersionKey,
     input: atr_core::model::distribution::DistributionInput,
+    registries: &crate::config::RegistryConfig,
     now: Timestamp,
 ) -> Result<(atr_core::model::Distribution, bool), WebError> {
     let p = authorise_project(s, actor, project, Action::RecordDistribution)?;
     let grant = authorise(actor, Action::RecordDistribution, &p.committee_key)?;
     let uid = uid_of(actor)?;
     let phase = release_phase(s, project, version)?;
-    let record = atr_core::model::Distribution::record(project.clone(), version.clone(), phase, input, uid)
-        .map_err(|e| WebError::invalid(format!("{e}.")))?;
+    let mut record = atr_core::model::Distribution::record(
+        project.clone(),
+        version.clone(),
+        phase,
+        input,
+        &registries.bases,
+        uid.clone(),
+    )
+    .map_err(|e| WebError::invalid(format!("{e}.")))?;
+    if !registries.fetch {
+        record.pending_reason = Some(NO_REGISTRY_LOOKUPS.to_owned());
+    }
     s.write(|tx| {
         let existing = tx.distributions(project, version)?.into_iter().find(|d| {
             (d.platform, &d.owner_namespace, &d.package, &d.version)
@@ -1101,6 +1114,14 @@ pub(crate) fn record_distribution(
             return Ok((existing, false));
         }
         tx.upsert_distribution(&record)?;
+        if registries.fetch {
+            let task = atr_core::model::distribution::DistributionFetch::task(
+                &record,
+                registries.timeout_ms,
+                Some(uid),
+            );
+            tx.enqueue_task(&task, now)?;
+        }
         tx.append_audit(&audit_event(
             actor,
             grant.as_admin,
@@ -1113,10 +1134,72 @@ pub(crate) fn record_distribution(
                 "package": record.package,
                 "version": record.version,
                 "staging": record.staging,
+                "registry_lookup": registries.fetch,
             }),
             now,
         ))?;
         Ok::<_, WebError>((record.clone(), true))
+    })
+}
+
+/// Why a record stays pending when the configuration turns registry lookups off.
+const NO_REGISTRY_LOOKUPS: &str =
+    "this server does not ask package registries (registries.fetch is off), so the upload date stays unknown";
+
+/// Asks the registry about one record again (committee members, as for recording): the record's
+/// registry URL is rebuilt from the configured base URLs and a `distribution_status` task is
+/// queued, audited in the same transaction. Refused when the configuration turns lookups off.
+pub(crate) fn refresh_distribution(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    key: &DistributionKey,
+    registries: &crate::config::RegistryConfig,
+    now: Timestamp,
+) -> Result<atr_core::model::Distribution, WebError> {
+    let p = authorise_project(s, actor, project, Action::RecordDistribution)?;
+    let grant = authorise(actor, Action::RecordDistribution, &p.committee_key)?;
+    let uid = uid_of(actor)?;
+    release_phase(s, project, version)?;
+    if !registries.fetch {
+        return Err(WebError::invalid(format!("Cannot refresh: {NO_REGISTRY_LOOKUPS}.")));
+    }
+    s.write(|tx| {
+        let mut record = tx
+            .distribution(project, version, key.platform, &key.owner_namespace, &key.package, &key.version)?
+            .ok_or_else(|| {
+                WebError::not_found(format!(
+                    "There is no {} record of {}@{} for {project} {version}.",
+                    key.platform.display_name(),
+                    key.package,
+                    key.version
+                ))
+            })?;
+        let owner = Some(record.owner_namespace.as_str()).filter(|o| !o.is_empty());
+        record.api_url = record
+            .platform
+            .api_url(&registries.bases, owner, &record.package, &record.version, record.staging)
+            .map_err(|e| WebError::invalid(format!("{e}.")))?;
+        tx.upsert_distribution(&record)?;
+        let task =
+            atr_core::model::distribution::DistributionFetch::task(&record, registries.timeout_ms, Some(uid));
+        tx.enqueue_task(&task, now)?;
+        tx.append_audit(&audit_event(
+            actor,
+            grant.as_admin,
+            atr_core::model::AuditAction::DistributionChange,
+            format!("{project}-{version}"),
+            serde_json::json!({
+                "change": "refresh",
+                "platform": record.platform.as_str(),
+                "owner_namespace": record.owner_namespace,
+                "package": record.package,
+                "version": record.version,
+            }),
+            now,
+        ))?;
+        Ok::<_, WebError>(record)
     })
 }
 

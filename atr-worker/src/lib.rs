@@ -14,6 +14,7 @@
 //! its lease cannot store anything; a handler panic is a failed attempt, never a dead worker loop.
 
 pub mod handlers;
+pub mod http;
 pub mod manager;
 pub mod registry;
 pub mod rlimits;

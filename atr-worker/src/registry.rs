@@ -27,6 +27,7 @@ impl Registry {
         r.register(TaskType::SbomGenerateCyclonedx, handlers::sbom::generate);
         r.register(TaskType::MessageSend, handlers::mail::send);
         r.register(TaskType::SvnImportFiles, handlers::svn::import);
+        r.register(TaskType::DistributionStatus, handlers::distribution::status);
         r
     }
 

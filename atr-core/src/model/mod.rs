@@ -76,7 +76,7 @@ pub mod vote;
 
 pub use audit::{AuditAction, AuditEvent};
 pub use committee::{Committee, Project, ProjectStatus};
-pub use distribution::{Distribution, DistributionPlatform};
+pub use distribution::{Distribution, DistributionPlatform, Registries};
 pub use ignore::{CheckResultIgnore, IgnoreError};
 pub use keys::{Fingerprint, KeyLink, PersonalAccessToken, PublicSigningKey, SshKey};
 pub use policy::{PolicyError, ReleasePolicy, VoteMode};

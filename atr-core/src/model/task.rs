@@ -39,6 +39,8 @@ wire_enum! {
         SvnImportFiles = "svn_import_files",
         /// Generate a CycloneDX SBOM for an artifact.
         SbomGenerateCyclonedx = "sbom_generate_cyclonedx",
+        /// Ask a package registry about one distribution record (upload date, pending or not).
+        DistributionStatus = "distribution_status",
     }
 }
 
@@ -163,6 +165,7 @@ mod tests {
                 "keys_import_file",
                 "svn_import_files",
                 "sbom_generate_cyclonedx",
+                "distribution_status",
             ],
         );
         let checks: Vec<_> = TaskType::ALL.iter().filter(|t| t.is_check()).map(|t| t.as_str()).collect();

@@ -2,13 +2,13 @@
 
 use atr_core::ids::{ProjectKey, ReleaseKey, VersionKey};
 use atr_core::model::{Distribution, DistributionPlatform};
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, params};
 
 use super::{Tx, parse_col, ts_opt};
 use crate::error::{DbContext, StorageError, insert_error};
 
 const COLUMNS: &str = "project_key, version_key, platform, owner_namespace, package, version, staging, pending, \
-     upload_date, api_url, web_url, created_by";
+     upload_date, api_url, web_url, created_by, pending_reason, checked_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Distribution> {
     Ok(Distribution {
@@ -24,6 +24,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Distribution> {
         api_url: r.get(9)?,
         web_url: r.get(10)?,
         created_by: parse_col(r, 11)?,
+        pending_reason: r.get(12)?,
+        checked_at: ts_opt(r, 13)?,
     })
 }
 
@@ -33,10 +35,11 @@ impl Tx<'_> {
         self.conn()
             .execute(
                 &format!(
-                    "INSERT INTO distributions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    "INSERT INTO distributions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (project_key, version_key, platform, owner_namespace, package, version) DO UPDATE SET
                          staging = excluded.staging, pending = excluded.pending, upload_date = excluded.upload_date,
-                         api_url = excluded.api_url, web_url = excluded.web_url, created_by = excluded.created_by"
+                         api_url = excluded.api_url, web_url = excluded.web_url, created_by = excluded.created_by,
+                         pending_reason = excluded.pending_reason, checked_at = excluded.checked_at"
                 ),
                 params![
                     d.project_key.as_str(),
@@ -51,6 +54,8 @@ impl Tx<'_> {
                     d.api_url,
                     d.web_url,
                     d.created_by.as_str(),
+                    d.pending_reason,
+                    d.checked_at.map(|t| t.unix()),
                 ],
             )
             .map_err(insert_error("distribution of release", ReleaseKey::new(d.project_key.clone(), d.version_key.clone())))?;
@@ -74,6 +79,38 @@ impl Tx<'_> {
             .doing("reading distributions")?
             .collect::<Result<_, _>>()
             .doing("reading distributions")
+    }
+
+    /// One distribution record of a release.
+    pub fn distribution(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+        platform: DistributionPlatform,
+        owner_namespace: &str,
+        package: &str,
+        package_version: &str,
+    ) -> Result<Option<Distribution>, StorageError> {
+        self.conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM distributions WHERE project_key = ?1 AND version_key = ?2 AND platform = ?3
+                   AND owner_namespace = ?4 AND package = ?5 AND version = ?6"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![
+                        project.as_str(),
+                        version.as_str(),
+                        platform.as_str(),
+                        owner_namespace,
+                        package,
+                        package_version
+                    ],
+                    row,
+                )
+                .optional()
+            })
+            .doing("reading a distribution")
     }
 
     /// Deletes one distribution record.

@@ -240,6 +240,8 @@ fn distributions_round_trip_and_upsert() {
         api_url: "https://test.pypi.org/pypi/apache-foo/1.0.0/json".into(),
         web_url: None,
         created_by: uid("alice"),
+        pending_reason: None,
+        checked_at: None,
     };
     s.write(|tx| tx.upsert_distribution(&d)).unwrap();
     assert_eq!(s.read(|tx| tx.distributions(&project_key(), &version_key())).unwrap(), [d.clone()]);

@@ -345,7 +345,12 @@ endpoint! {
 
 endpoint! {
     /// Records that a release is also published in a package registry (the same operation as the
-    /// web page: phase rule and URLs from the core, audited).
+    /// web page: phase rule and URLs from the core, audited, and the registry lookup queued). ATR
+    /// always asks the registry; its `details` flag only adds the registry's answer to the web
+    /// form's reply. This response is strict (`endpoint`, `success`), so `details` is accepted and
+    /// what the registry says appears in `/distribution/list` (`pending`, `upload_date`, `web_url`)
+    /// once the worker has asked it. Unlike ATR, an unreachable registry is not a 424: the record
+    /// is kept, pending, with the reason on the distributions page.
     distribution_record(req, depot) {
         let f: DistributionRecordRequest = body(req, BODY_LIMIT).await?;
         let (p, v) = release_fields(&f.project, &f.version)?;
@@ -358,7 +363,9 @@ endpoint! {
             version: f.distribution_version,
             staging: f.staging,
         };
-        run(&app, move |s| Ok(ops::record_distribution(s, &actor, &p, &v, input, now).map(|_| ())?)).await?;
+        let registries = crate::handlers::distributions::registries(depot);
+        run(&app, move |s| Ok(ops::record_distribution(s, &actor, &p, &v, input, &registries, now).map(|_| ())?))
+            .await?;
         Reply::created(&SuccessResponse { endpoint: "/distribution/record".to_owned(), success: True })
     }
 }

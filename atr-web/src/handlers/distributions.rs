@@ -1,5 +1,5 @@
-//! Handlers of the distribution records of a release: list, record, delete (rules in `atr-core`,
-//! operations in `ops`).
+//! Handlers of the distribution records of a release: list, record, refresh the registry
+//! metadata, delete (rules in `atr-core`, operations in `ops`).
 
 use atr_core::model::DistributionPlatform;
 use atr_core::model::distribution::DistributionInput;
@@ -8,8 +8,30 @@ use salvo::prelude::*;
 use serde::Deserialize;
 
 use super::{Cx, form, now, release_params};
+use crate::config::RegistryConfig;
 use crate::error::WebError;
 use crate::{ops, pages};
+
+/// A hoop that makes the configured registries available to the distribution handlers and the
+/// API. The server always installs it (`main.rs`); without it (in-process tests that do not set
+/// one) registries are not asked, so no test reaches for the network by accident.
+#[derive(Debug, Clone)]
+pub(crate) struct InjectRegistries(pub(crate) RegistryConfig);
+
+#[async_trait]
+impl Handler for InjectRegistries {
+    async fn handle(&self, _req: &mut Request, depot: &mut Depot, _res: &mut Response, _ctrl: &mut FlowCtrl) {
+        depot.insert_typed(self.0.clone());
+    }
+}
+
+/// The registry configuration of this request (lookups off when no hoop set it).
+pub(crate) fn registries(depot: &Depot) -> RegistryConfig {
+    depot
+        .get_typed::<RegistryConfig>()
+        .cloned()
+        .unwrap_or_else(|_| RegistryConfig { fetch: false, ..RegistryConfig::default() })
+}
 
 #[handler]
 pub(crate) async fn page(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
@@ -67,14 +89,46 @@ pub(crate) async fn record(req: &mut Request, depot: &mut Depot, res: &mut Respo
         staging: f.staging.is_some_and(|s| !s.is_empty() && s != "0"),
     };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
-    let (d, added) = cx.run(move |s| ops::record_distribution(s, &actor, &pp, &vv, input, at)).await?;
+    let config = registries(depot);
+    let fetch = config.fetch;
+    let (d, added) =
+        cx.run(move |s| ops::record_distribution(s, &actor, &pp, &vv, input, &config, at)).await?;
     let what = format!("{} {}@{}", d.platform.display_name(), d.package, d.version);
-    let message = if added {
-        format!("Recorded {what} (pending: the registry has not been asked yet).")
-    } else {
-        format!("{what} is already recorded.")
+    let message = match (added, fetch) {
+        (true, true) => format!("Recorded {what}; pending until the registry has been asked about it."),
+        (true, false) => format!("Recorded {what} (pending: this server does not ask registries)."),
+        (false, _) => format!("{what} is already recorded."),
     };
     cx.redirect(res, &format!("/distributions/{p}/{v}"), added, message);
+    Ok(())
+}
+
+/// Asks the registry about one record again (the button beside each record).
+#[handler]
+pub(crate) async fn refresh(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let (p, v) = release_params(req)?;
+    let f: DeleteForm = form(req, "platform, owner_namespace, package and version").await?;
+    let key = ops::DistributionKey {
+        platform: platform(&f.platform)?,
+        owner_namespace: f.owner_namespace,
+        package: f.package,
+        version: f.version,
+    };
+    let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
+    let config = registries(depot);
+    let message = format!(
+        "Asking {} about {}@{} again; the status below changes when it has answered.",
+        key.platform.display_name(),
+        key.package,
+        key.version
+    );
+    cx.run(move |s| ops::refresh_distribution(s, &actor, &pp, &vv, &key, &config, at)).await?;
+    cx.redirect(res, &format!("/distributions/{p}/{v}"), true, message);
     Ok(())
 }
 

@@ -19,6 +19,7 @@ pub(crate) fn page(
     let title = format!("Distributions of {project} {version}");
     let action = format!("/distribution/record/{project}/{version}");
     let delete = format!("/distribution/delete/{project}/{version}");
+    let refresh = format!("/distribution/refresh/{project}/{version}");
     let staging_phase = matches!(phase, ReleasePhase::Draft | ReleasePhase::Candidate);
     layout(
         chrome,
@@ -39,9 +40,16 @@ pub(crate) fn page(
                             td { @if d.staging { "yes" } @else { "no" } }
                             td {
                                 @if d.pending {
-                                    "pending: the registry has not been asked yet, so the upload date is unknown"
+                                    strong { "pending" }
+                                    @if let Some(reason) = &d.pending_reason {
+                                        ": " (reason)
+                                    } @else {
+                                        ": the registry has not answered yet, so the upload date is unknown"
+                                    }
+                                    @if let Some(at) = d.checked_at { " (asked " (at.to_string()) ")" }
                                 } @else if let Some(at) = d.upload_date {
                                     "uploaded " (at.to_string())
+                                    @if let Some(checked) = d.checked_at { " (registry asked " (checked.to_string()) ")" }
                                 } @else { "recorded" }
                             }
                             td {
@@ -49,12 +57,16 @@ pub(crate) fn page(
                                 @if let Some(web) = &d.web_url { " · " a href=(web) { "web page" } }
                             }
                             @if can_edit {
-                                td { (chrome.button_form(&delete, "Delete", &[
+                                @let key = [
                                     ("platform", d.platform.as_str()),
-                                    ("owner_namespace", &d.owner_namespace),
-                                    ("package", &d.package),
-                                    ("version", &d.version),
-                                ])) }
+                                    ("owner_namespace", d.owner_namespace.as_str()),
+                                    ("package", d.package.as_str()),
+                                    ("version", d.version.as_str()),
+                                ];
+                                td {
+                                    (chrome.button_form(&refresh, "Refresh metadata", &key))
+                                    (chrome.button_form(&delete, "Delete", &key))
+                                }
                             }
                         }
                     } }

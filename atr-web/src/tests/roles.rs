@@ -128,6 +128,7 @@ const ALL_POSTS: &[(&str, &str)] = &[
     ("/announce/test-client/0.1", "email_to=alice%40apache.org"),
     ("/distribution/record/test-client/0.1", "platform=PYPI&package=p&version=0.1&staging=1"),
     ("/distribution/delete/test-client/0.1", "platform=PYPI&package=p&version=0.1"),
+    ("/distribution/refresh/test-client/0.1", "platform=PYPI&package=p&version=0.1"),
 ];
 
 /// Tidy: every route with a POST handler in the route table is in [`ALL_POSTS`], so the CSRF

@@ -2,6 +2,7 @@
 //! stores the output and the completion in one transaction.
 
 pub mod check;
+pub mod distribution;
 pub mod mail;
 pub mod quarantine;
 pub mod sbom;
