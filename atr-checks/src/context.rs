@@ -7,6 +7,7 @@
 use std::time::SystemTime;
 
 use atr_core::classify::ClassificationPolicy;
+use atr_core::model::MissingSbom;
 
 use crate::archive::ArchiveLimits;
 
@@ -72,10 +73,14 @@ pub struct CheckContext {
     pub committee: Option<String>,
     /// Resource limits.
     pub limits: Limits,
+    /// How serious a source archive without `<archive>.cdx.json` beside it is (the project's
+    /// release policy on the server; default `concern`, as there).
+    pub missing_sbom: MissingSbom,
 }
 
 impl CheckContext {
-    /// A context at `reference_time` with the default policy (heuristics only), not a podling, default limits.
+    /// A context at `reference_time` with the default policy (heuristics only, a missing SBOM is a
+    /// concern), not a podling, default limits.
     pub fn new(reference_time: SystemTime) -> Self {
         CheckContext {
             reference_time,
@@ -85,7 +90,14 @@ impl CheckContext {
             version: None,
             committee: None,
             limits: Limits::default(),
+            missing_sbom: MissingSbom::default(),
         }
+    }
+
+    /// Sets how serious a source archive without an SBOM is.
+    pub fn with_missing_sbom(mut self, missing_sbom: MissingSbom) -> Self {
+        self.missing_sbom = missing_sbom;
+        self
     }
 
     /// Sets the podling flag.

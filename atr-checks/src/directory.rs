@@ -10,6 +10,7 @@ use atr_core::path::RelPath;
 use serde_json::json;
 
 use atr_core::classify::{ArtifactClass, classify};
+use atr_core::plan::is_sbom_source;
 
 use crate::archive::{self, ArchiveCheckContext, ArchiveFormat, ArchiveReport, ArchiveRole};
 use crate::context::CheckContext;
@@ -18,6 +19,7 @@ use crate::hashes::{check_hash_file, hash_file_kind};
 use crate::keys::Keyring;
 use crate::paths::check_listing;
 use crate::report::Report;
+use crate::sbom;
 use crate::signature::check_signature_file;
 
 /// Progress of a directory check, passed to [`RunOptions::progress`].
@@ -82,12 +84,13 @@ enum Task {
     Signature(RelPath),
     Hash(RelPath),
     Archive(RelPath, ArchiveRole),
+    Sbom(RelPath),
 }
 
 impl Task {
     fn path(&self) -> &RelPath {
         match self {
-            Task::Signature(p) | Task::Hash(p) | Task::Archive(p, _) => p,
+            Task::Signature(p) | Task::Hash(p) | Task::Archive(p, _) | Task::Sbom(p) => p,
         }
     }
 }
@@ -119,8 +122,10 @@ pub fn check_directory(
 /// Checks every file of the release in `dir`: the paths policy over the whole listing, each
 /// signature against `keyring` (without one, signature checks give `exception` results), each
 /// checksum file, each archive (as a source or binary package according to its classification,
-/// honouring `.atr/license-headers-ignore`), and parity between archives of the same tree in
-/// several formats. Fails only when the directory itself cannot be listed.
+/// honouring `.atr/license-headers-ignore`), parity between archives of the same tree in
+/// several formats, each CycloneDX SBOM (`*.cdx.json`: schema, artifact and hashes, NTIA score,
+/// licence bill) and whether each source archive has its SBOM beside it (a result of status
+/// [`CheckContext::missing_sbom`] when not). Fails only when the directory itself cannot be listed.
 pub fn check_directory_with(
     dir: &Path,
     keyring: Option<&Keyring>,
@@ -156,6 +161,15 @@ pub fn check_directory_with(
     }
     let refs: Vec<(&RelPath, &ArchiveReport)> = archives.iter().map(|(p, a)| (p, a)).collect();
     results.extend(archive::parity(&refs));
+    // Each source archive needs its SBOM beside it, as the server plans it.
+    let files: Vec<RelPath> = listing.iter().filter_map(|f| RelPath::new(f).ok()).collect();
+    for task in &tasks {
+        if let Task::Archive(p, ArchiveRole::Source) = task
+            && is_sbom_source(p, ArtifactClass::Source)
+        {
+            results.extend(sbom::check_sbom_presence(p, &files, ctx.missing_sbom.status()));
+        }
+    }
     Ok(Report::new(results))
 }
 
@@ -167,6 +181,9 @@ fn task_for(raw: &str, ctx: &CheckContext) -> Option<Task> {
     }
     if hash_file_kind(name).is_some() {
         return Some(Task::Hash(p));
+    }
+    if name.ends_with(".cdx.json") {
+        return Some(Task::Sbom(p));
     }
     ArchiveFormat::from_name(name)?;
     match classify(&p, &ctx.policy).class {
@@ -197,6 +214,7 @@ fn run_one(
             )],
         },
         Task::Hash(p) => check_hash_file(dir, p, ctx),
+        Task::Sbom(p) => sbom::check_sbom_file(dir, p, ctx),
         Task::Archive(p, role) => {
             let actx = ArchiveCheckContext { role: *role, ..archive_ctx.clone() };
             let mut report = archive::check_archive(&dir.join(p.as_str()), p, &actx);

@@ -111,7 +111,7 @@ impl CheckerId {
     /// The same tree shipped in two archive formats.
     pub const PARITY: CheckerId = CheckerId { name: "atr.tasks.checks.parity.across_formats", version: "1" };
     /// CycloneDX SBOM files.
-    pub const SBOM: CheckerId = CheckerId { name: "atr.tasks.checks.sbom.check", version: "1" };
+    pub const SBOM: CheckerId = CheckerId { name: "atr.tasks.checks.sbom.check", version: "2" };
 
     /// Every known checker.
     pub const ALL: [CheckerId; 12] = [

@@ -554,6 +554,7 @@ impl Cx<'_> {
             is_podling: self.state.project.is_podling,
             asf_uid: uid,
             classification: &classification,
+            missing_sbom: self.policy().missing_sbom_status,
         };
         plan_checks(files, &ctx)
     }

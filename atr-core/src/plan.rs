@@ -9,7 +9,8 @@
 //!   `checkers` argument lists them (source archives get licence headers and RAT-class
 //!   analysis, binary archives only integrity and licence files, as in ATR);
 //! - one `sbom_check` per `.cdx.json` (schema, the artifact and its hashes, NTIA score, licence
-//!   bill), and one per source archive (whether its `<archive>.cdx.json` is beside it);
+//!   bill), and one per source archive (whether its `<archive>.cdx.json` is beside it; when it
+//!   is not, the result has the status the project's policy sets, [`PlanContext::missing_sbom`]);
 //! - one `parity_check` per group of two or more source archives of the same tree in different formats.
 //!
 //! Files are classified by [`crate::classify::classify`] with the project's patterns.
@@ -19,9 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use crate::check::{CheckStatus, CheckerId};
+use crate::check::CheckerId;
 use crate::classify::{ArtifactClass, ClassificationPolicy, artifact_suffix, classify};
 use crate::ids::{CommitteeKey, ProjectKey, RevisionNumber, Uid, VersionKey};
+use crate::model::policy::MissingSbom;
 use crate::model::task::{TaskSpec, TaskType};
 use crate::path::RelPath;
 
@@ -52,6 +54,8 @@ pub struct PlanContext<'a> {
     pub asf_uid: Option<&'a Uid>,
     /// The project's classification patterns.
     pub classification: &'a ClassificationPolicy,
+    /// The project's missing-SBOM severity (release policy `missing_sbom_status`).
+    pub missing_sbom: MissingSbom,
 }
 
 impl PlanContext<'_> {
@@ -142,7 +146,7 @@ pub fn plan_checks<'f>(files: impl IntoIterator<Item = &'f RelPath>, ctx: &PlanC
                             "presence": true,
                             "sbom": sbom.map(|s| s.to_string()),
                             "sbom_present": present,
-                            "missing_status": MISSING_SBOM_STATUS,
+                            "missing_status": ctx.missing_sbom.status(),
                         }),
                     ));
                 }
@@ -156,10 +160,6 @@ pub fn plan_checks<'f>(files: impl IntoIterator<Item = &'f RelPath>, ctx: &PlanC
     }
     tasks
 }
-
-/// How serious a source archive without an SBOM beside it is. ATR (2026) says `suggestion`; a
-/// `concern` would have to be acknowledged before every vote of every project without SBOMs.
-pub const MISSING_SBOM_STATUS: CheckStatus = CheckStatus::Suggestion;
 
 /// The SBOM of an artifact: `<artifact>.cdx.json`.
 pub fn sbom_of(artifact: &RelPath) -> Option<RelPath> {
@@ -230,6 +230,14 @@ mod tests {
     use super::*;
 
     fn plan(files: &[&str], policy: &ClassificationPolicy) -> Vec<(String, String, serde_json::Value)> {
+        plan_with(files, policy, MissingSbom::default())
+    }
+
+    fn plan_with(
+        files: &[&str],
+        policy: &ClassificationPolicy,
+        missing_sbom: MissingSbom,
+    ) -> Vec<(String, String, serde_json::Value)> {
         let (p, v, c) = (
             ProjectKey::new("foo").unwrap(),
             VersionKey::new("1.0").unwrap(),
@@ -243,6 +251,7 @@ mod tests {
             is_podling: false,
             asf_uid: None,
             classification: policy,
+            missing_sbom,
         };
         let files: Vec<RelPath> = files.iter().map(|f| RelPath::new(*f).unwrap()).collect();
         plan_checks(&files, &ctx)
@@ -350,15 +359,31 @@ mod tests {
             [
                 (
                     "a-1.0-src.tar.gz",
-                    &json!({ "presence": true, "sbom": "a-1.0-src.tar.gz.cdx.json", "sbom_present": true, "missing_status": "suggestion" })
+                    &json!({ "presence": true, "sbom": "a-1.0-src.tar.gz.cdx.json", "sbom_present": true, "missing_status": "concern" })
                 ),
                 ("a-1.0-src.tar.gz.cdx.json", &json!({ "artifact": "a-1.0-src.tar.gz" })),
                 (
                     "b-1.0-src.zip",
-                    &json!({ "presence": true, "sbom": "b-1.0-src.zip.cdx.json", "sbom_present": false, "missing_status": "suggestion" })
+                    &json!({ "presence": true, "sbom": "b-1.0-src.zip.cdx.json", "sbom_present": false, "missing_status": "concern" })
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn the_policy_sets_the_status_of_a_missing_sbom() {
+        for (setting, status) in [
+            (MissingSbom::Suggestion, "suggestion"),
+            (MissingSbom::Concern, "concern"),
+            (MissingSbom::Blocker, "blocker"),
+        ] {
+            let tasks =
+                plan_with(&["a-1.0-src.tar.gz", "a-1.0-bin.zip"], &ClassificationPolicy::default(), setting);
+            let presence: Vec<&serde_json::Value> =
+                tasks.iter().filter(|t| t.0 == "sbom_check").map(|t| &t.2).collect();
+            assert_eq!(presence.len(), 1, "binary archives need no SBOM: {tasks:?}");
+            assert_eq!(presence[0]["missing_status"], status, "{setting}");
+        }
     }
 
     #[test]
@@ -377,6 +402,7 @@ mod tests {
             is_podling: false,
             asf_uid: None,
             classification: &policy,
+            missing_sbom: MissingSbom::default(),
         };
         let r = |s: &str| RelPath::new(s).unwrap();
         let files: BTreeSet<RelPath> = [

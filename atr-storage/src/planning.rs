@@ -120,6 +120,7 @@ impl Tx<'_> {
             is_podling,
             asf_uid: Some(&revision.asfuid),
             classification: &classification,
+            missing_sbom: policy.missing_sbom_status,
         };
         let listing: Vec<RelPath> = hashes.keys().cloned().collect();
         for spec in plan_checks(&listing, &ctx) {

@@ -67,6 +67,7 @@ impl Storage {
                 is_podling,
                 asf_uid: Some(requested_by),
                 classification: &classification,
+                missing_sbom: proj.policy.missing_sbom_status,
             };
             let spec = match sbom_generate_task(&files, artifact, &ctx) {
                 Ok(spec) => spec,

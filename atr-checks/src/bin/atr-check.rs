@@ -8,17 +8,22 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use atr_checks::keys::Keyring;
 use atr_checks::{
-    CheckContext, CheckResult, CheckStatus, Progress, Report, RunOptions, check_directory_with,
+    CheckContext, CheckResult, CheckStatus, CheckerId, Progress, Report, RunOptions, check_directory_with,
 };
 use atr_core::classify::ClassificationPolicy;
+use atr_core::model::MissingSbom;
 use clap::{Parser, ValueEnum};
 
 /// Check a release directory the way Apache Trusted Releases does before a vote.
 ///
 /// Runs every check the server runs on the files of DIR: signatures (`.asc`) against the
 /// committee's KEYS file, checksum files (`.sha512`, `.sha256`), the paths policy (each artifact
-/// signed and checksummed, at least one source package, no hidden or junk files), and the archive
-/// checks (integrity, structure, LICENSE/NOTICE, licence headers, hostile members).
+/// signed and checksummed, at least one source package, no hidden or junk files), the archive
+/// checks (integrity, structure, LICENSE/NOTICE, licence headers, hostile members), and the SBOM
+/// checks: every CycloneDX `*.cdx.json` is validated against its schema and its artifact's hashes,
+/// scored against the NTIA minimum elements and its licence bill drawn up (Category B and X
+/// components), and each source archive needs its SBOM `<archive>.cdx.json` beside it
+/// (see --missing-sbom).
 ///
 /// Exit status: 0 when nothing blocks a vote; 1 when at least one result is a blocker or a check
 /// could not run (an exception, for example signatures without --keys); 2 on a usage error or when
@@ -66,6 +71,11 @@ struct Args {
     #[arg(long, value_name = "UNIX_SECONDS")]
     at: Option<u64>,
 
+    /// How serious a source archive without its SBOM (`<archive>.cdx.json`) beside it is: use the
+    /// project's release policy setting ("Missing SBOM"; the server's default is `concern`).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = MissingSbomArg::Concern)]
+    missing_sbom: MissingSbomArg,
+
     /// Also list passed checks (notes) in text output.
     #[arg(long, short = 'v')]
     verbose: bool,
@@ -75,6 +85,27 @@ struct Args {
 enum Format {
     Text,
     Json,
+}
+
+/// The values of the release policy's missing-SBOM setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MissingSbomArg {
+    /// Shown; nothing to acknowledge.
+    Suggestion,
+    /// Acknowledged before a vote.
+    Concern,
+    /// No vote until every source archive has its SBOM.
+    Blocker,
+}
+
+impl From<MissingSbomArg> for MissingSbom {
+    fn from(a: MissingSbomArg) -> Self {
+        match a {
+            MissingSbomArg::Suggestion => MissingSbom::Suggestion,
+            MissingSbomArg::Concern => MissingSbom::Concern,
+            MissingSbomArg::Blocker => MissingSbom::Blocker,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -103,7 +134,10 @@ fn run(args: &Args) -> Result<Report, String> {
         Some(secs) => UNIX_EPOCH + Duration::from_secs(secs),
         None => SystemTime::now(),
     };
-    let mut ctx = CheckContext::new(at).with_podling(args.podling).with_policy(policy);
+    let mut ctx = CheckContext::new(at)
+        .with_podling(args.podling)
+        .with_policy(policy)
+        .with_missing_sbom(args.missing_sbom.into());
     if let Some(c) = &args.committee {
         ctx = ctx.with_committee(c.clone());
     }
@@ -192,6 +226,11 @@ fn short_checker(r: &CheckResult) -> &'static str {
     r.checker.name.strip_prefix("atr.tasks.checks.").unwrap_or(r.checker.name)
 }
 
+/// An SBOM's NTIA score or licence bill: shown in text output even when it is a note.
+fn is_sbom_summary(r: &CheckResult) -> bool {
+    r.checker == CheckerId::SBOM && (r.data.get("ntia").is_some() || r.data.get("category_a").is_some())
+}
+
 /// Archive-member lines shown per (checker, status) in text output without --verbose.
 const MEMBER_LINES: usize = 5;
 
@@ -205,9 +244,14 @@ fn write_text(out: &mut impl Write, report: &Report, verbose: bool, colour: bool
         }
     }
     for (file, results) in &groups {
-        let shown: Vec<&&CheckResult> =
-            results.iter().filter(|r| verbose || r.status != CheckStatus::Note).collect();
-        let notes = results.iter().filter(|r| r.status == CheckStatus::Note).count();
+        let shown: Vec<&&CheckResult> = results
+            .iter()
+            .filter(|r| verbose || r.status != CheckStatus::Note || is_sbom_summary(r))
+            .collect();
+        let notes = results
+            .iter()
+            .filter(|r| r.status == CheckStatus::Note && (verbose || !is_sbom_summary(r)))
+            .count();
         let worst = results.iter().map(|r| r.status).min().unwrap_or(CheckStatus::Note);
         let mark = match worst {
             CheckStatus::Note => paint(colour, "32", "ok"),

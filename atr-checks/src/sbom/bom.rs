@@ -31,6 +31,13 @@ pub struct SbomRequest {
     pub supplier: String,
     /// Who asked for the SBOM (recorded as an author next to the tool), if known.
     pub requested_by: Option<String>,
+    /// The artifact's SHA-512 (hex) when the caller already has it, for example from the checksum
+    /// check of the same file. The caller vouches for it; the check of the SBOM verifies it
+    /// against the file.
+    pub known_sha512: Option<String>,
+    /// The artifact's SHA-256 (hex) when the caller already has it. With either digest supplied
+    /// the pass hashes nothing; with neither it computes the SHA-256.
+    pub known_sha256: Option<String>,
 }
 
 impl SbomRequest {
@@ -42,8 +49,27 @@ impl SbomRequest {
             timestamp,
             supplier: ASF.to_owned(),
             requested_by: None,
+            known_sha512: None,
+            known_sha256: None,
         }
     }
+
+    /// Supplies the artifact's SHA-512 (hex), so the pass hashes nothing.
+    pub fn with_known_sha512(mut self, hex: impl Into<String>) -> Self {
+        self.known_sha512 = Some(hex.into());
+        self
+    }
+
+    /// Supplies the artifact's SHA-256 (hex), so the pass hashes nothing.
+    pub fn with_known_sha256(mut self, hex: impl Into<String>) -> Self {
+        self.known_sha256 = Some(hex.into());
+        self
+    }
+}
+
+/// `hex` in lower case if it is `len` hexadecimal digits.
+fn digest_hex(hex: &str, len: usize) -> Option<String> {
+    (hex.len() == len && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hex.to_ascii_lowercase())
 }
 
 /// The result of [`generate`]: the archive checks' report from the same pass, and the SBOM.
@@ -86,6 +112,16 @@ pub enum GenerateError {
         "`{0}` could not be read to its end, so its contents are unknown; its archive check report says why"
     )]
     Incomplete(String),
+    /// A digest the caller supplied is not the hex of one.
+    #[error("the supplied {alg} `{value}` is not {len} hexadecimal digits")]
+    KnownDigest {
+        /// `SHA-512` or `SHA-256`.
+        alg: &'static str,
+        /// What was supplied (escaped, shortened).
+        value: String,
+        /// Digits expected.
+        len: usize,
+    },
     /// The generated document failed its own schema (a bug).
     #[error("the generated SBOM is not valid CycloneDX {SPEC_VERSION}: {0}")]
     Invalid(String),
@@ -105,14 +141,33 @@ pub fn generate(
     req: &SbomRequest,
 ) -> Result<GeneratedSbom, GenerateError> {
     let io = |source| GenerateError::Io { path: path.display().to_string(), source };
-    let file = File::open(path).map_err(io)?;
-    let mut state = HashState::default();
-    let mut collector = Collector::default();
-    let report = {
-        let reader = BufReader::with_capacity(64 * 1024, HashingReader::new(file, &mut state));
-        check_archive_reader_with(reader, rel, ctx, Some(&mut collector))
+    let known = |value: &Option<String>, alg: &'static str, len: usize| match value {
+        None => Ok(None),
+        Some(v) => digest_hex(v, len).map(Some).ok_or_else(|| GenerateError::KnownDigest {
+            alg,
+            value: v.chars().take(140).collect::<String>().escape_debug().to_string(),
+            len,
+        }),
     };
-    let hashes = state.finish(File::open(path).map_err(io)?).map_err(io)?;
+    let sha512 = known(&req.known_sha512, "SHA-512", 128)?;
+    let known_sha256 = known(&req.known_sha256, "SHA-256", 64)?;
+    let file = File::open(path).map_err(io)?;
+    let mut collector = Collector::default();
+    let (report, sha256, size) = if sha512.is_some() || known_sha256.is_some() {
+        // Nothing to hash: the walk reads the file directly.
+        let size = file.metadata().map_err(io)?.len();
+        let reader = BufReader::with_capacity(64 * 1024, file);
+        (check_archive_reader_with(reader, rel, ctx, Some(&mut collector)), known_sha256, size)
+    } else {
+        let mut state = HashState::default();
+        let report = {
+            let reader = BufReader::with_capacity(64 * 1024, HashingReader::new(file, &mut state));
+            check_archive_reader_with(reader, rel, ctx, Some(&mut collector))
+        };
+        let (sha256, size) = state.finish(File::open(path).map_err(io)?).map_err(io)?;
+        (report, Some(sha256), size)
+    };
+    let hashes = ArtifactHashes { sha512, sha256, size };
     if !report.complete {
         return Err(GenerateError::Incomplete(rel.to_string()));
     }
@@ -274,7 +329,8 @@ fn supplier(name: &str) -> Value {
 
 /// A `urn:uuid:` made from the artifact's digest and the timestamp (name-based, version 5 layout).
 fn serial_number(h: &ArtifactHashes, req: &SbomRequest) -> String {
-    let d = blake3::hash(format!("{}\n{}\n{}", h.sha512, req.timestamp, req.name).as_bytes());
+    let digest = h.sha512.as_deref().or(h.sha256.as_deref()).unwrap_or_default();
+    let d = blake3::hash(format!("{digest}\n{}\n{}", req.timestamp, req.name).as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d.as_bytes()[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
@@ -312,6 +368,13 @@ fn root_component(
         properties
             .push(json!({ "name": format!("atr:licence-analysis:{family}"), "value": count.to_string() }));
     }
+    let mut hashes = Vec::new();
+    if let Some(sha512) = &h.sha512 {
+        hashes.push(json!({ "alg": "SHA-512", "content": sha512 }));
+    }
+    if let Some(sha256) = &h.sha256 {
+        hashes.push(json!({ "alg": "SHA-256", "content": sha256 }));
+    }
     let purl = format!(
         "pkg:generic/apache/{}@{}?file_name={}",
         manifest::purl_encode(&req.name),
@@ -325,11 +388,7 @@ fn root_component(
         "name": req.name,
         "version": req.version,
         "description": format!("Source release artifact {file}"),
-        "hashes": [
-            { "alg": "SHA-256", "content": h.sha256 },
-            { "alg": "SHA-512", "content": h.sha512 },
-            { "alg": "BLAKE3", "content": h.blake3 },
-        ],
+        "hashes": hashes,
         "purl": purl,
         "properties": properties,
     });

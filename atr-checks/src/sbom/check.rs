@@ -362,7 +362,9 @@ fn licence_bill(rel: &RelPath, doc: &Value, out: &mut Vec<CheckResult>) {
 }
 
 /// Whether a source archive has its SBOM (`<archive>.cdx.json`) among `files`; when not, a result
-/// of status `missing` (the planner's [`atr_core::plan::MISSING_SBOM_STATUS`] on the server).
+/// of status `missing`: on the server the project's release policy sets it
+/// ([`atr_core::model::MissingSbom`], default `concern`), in `atr-check` its `--missing-sbom` flag.
+/// The message says how to fix it: generate the SBOM, upload one, or change the setting.
 pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath], missing: CheckStatus) -> Vec<CheckResult> {
     let sbom = super::sbom_path(archive);
     if files.contains(&sbom) {
@@ -371,15 +373,21 @@ pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath], missing: CheckS
                 .with_data(json!({ "sbom": sbom.as_str() })),
         ]
     } else {
+        let meaning = match missing {
+            CheckStatus::Blocker => "a blocker: no vote until it has one",
+            CheckStatus::Concern => "a concern: acknowledge it before the vote",
+            CheckStatus::Suggestion => "a suggestion",
+            CheckStatus::Exception | CheckStatus::Note => missing.as_str(),
+        };
         vec![
             result(
                 archive,
                 missing,
                 format!(
-                    "Source archive `{archive}` has no SBOM beside it: generate `{sbom}` with \"Generate SBOM\" (or `atr sbom generate`), or upload one made by your build"
+                    "Source archive `{archive}` has no SBOM beside it; the release policy makes that {meaning}. To fix it, generate `{sbom}` with \"Generate SBOM\" on the compose page (or `atr sbom generate`), or upload one made by your build; committee members can change the \"Missing SBOM\" setting of the project's release policy (atr-check: --missing-sbom)"
                 ),
             )
-            .with_data(json!({ "error_kind": "missing_sbom", "sbom": sbom.as_str() })),
+            .with_data(json!({ "error_kind": "missing_sbom", "sbom": sbom.as_str(), "policy": "missing_sbom_status", "status": missing.as_str() })),
         ]
     }
 }

@@ -106,34 +106,26 @@ impl Visitor for Collector {
     }
 }
 
-/// Digests of the artifact's own (compressed) bytes.
+/// Digests of the artifact's own (compressed) bytes, as the SBOM gives them: at least one.
+///
+/// One strong digest ties an SBOM to its artifact. Digests the caller already has (the SHA-512
+/// or SHA-256 that the checksum check of the same file computed) are used as they are and
+/// nothing is hashed in the pass ([`super::SbomRequest::with_known_sha512`]); otherwise the pass
+/// computes the SHA-256, which costs a third of a SHA-512 where the CPU has SHA instructions (as
+/// x86-64 and ARMv8 servers do). No other digest is computed: each one costs CPU here and again
+/// in every check of the SBOM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactHashes {
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
-    /// SHA-512, lower-case hex.
-    pub sha512: String,
-    /// BLAKE3, lower-case hex.
-    pub blake3: String,
+    /// SHA-512, lower-case hex, when the caller supplied it.
+    pub sha512: Option<String>,
+    /// SHA-256, lower-case hex: supplied, or computed when no digest was supplied.
+    pub sha256: Option<String>,
     /// Size in bytes.
     pub size: u64,
 }
 
-/// The three digests, updated together.
-#[derive(Debug, Default)]
-struct Digests {
-    sha256: sha2::Sha256,
-    sha512: sha2::Sha512,
-    blake3: blake3::Hasher,
-}
-
-impl Digests {
-    fn update(&mut self, bytes: &[u8]) {
-        self.sha256.update(bytes);
-        self.sha512.update(bytes);
-        self.blake3.update(bytes);
-    }
-}
+/// The digest computed in the pass.
+type Digests = sha2::Sha256;
 
 /// Bytes handed to the hashing thread at a time.
 const BATCH: usize = 1 << 20;
@@ -225,9 +217,10 @@ impl HashState {
         }
     }
 
-    /// Completes the digests, reading from `file` whatever the walk did not read in order
-    /// (the tail after a tar's end marker; the whole file after a zip's random access).
-    pub(crate) fn finish<F: Read + Seek>(mut self, mut file: F) -> io::Result<ArtifactHashes> {
+    /// Completes the digest, reading from `file` whatever the walk did not read in order
+    /// (the tail after a tar's end marker; the whole file after a zip's random access), and
+    /// returns the SHA-256 (lower-case hex) and the size of the file.
+    pub(crate) fn finish<F: Read + Seek>(mut self, mut file: F) -> io::Result<(String, u64)> {
         if self.gap {
             self = HashState::default();
         }
@@ -243,12 +236,7 @@ impl HashState {
         }
         let size = self.hashed;
         let d = self.digests()?;
-        Ok(ArtifactHashes {
-            sha256: hex(&d.sha256.finalize()),
-            sha512: hex(&d.sha512.finalize()),
-            blake3: d.blake3.finalize().to_hex().to_string(),
-            size,
-        })
+        Ok((hex(&d.finalize()), size))
     }
 }
 
@@ -325,7 +313,8 @@ mod tests {
             r.read_exact(&mut tail).unwrap();
         }
         assert_eq!(st.finish(io::Cursor::new(&data)).unwrap(), expected);
-        assert_eq!(expected.size, 100_000);
+        assert_eq!(expected.1, 100_000);
+        assert_eq!(expected.0, hex(&sha2::Sha256::digest(&data)));
     }
 
     #[test]
@@ -339,10 +328,8 @@ mod tests {
             r.read_exact(&mut part).unwrap();
         }
         assert!(st.worker.is_some(), "whole batches went to the hashing thread");
-        let got = st.finish(io::Cursor::new(&data)).unwrap();
-        assert_eq!(got.sha256, hex(&sha2::Sha256::digest(&data)));
-        assert_eq!(got.sha512, hex(&sha2::Sha512::digest(&data)));
-        assert_eq!(got.blake3, blake3::hash(&data).to_hex().as_str());
-        assert_eq!(got.size, data.len() as u64);
+        let (sha256, size) = st.finish(io::Cursor::new(&data)).unwrap();
+        assert_eq!(sha256, hex(&sha2::Sha256::digest(&data)));
+        assert_eq!(size, data.len() as u64);
     }
 }

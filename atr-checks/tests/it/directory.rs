@@ -11,6 +11,8 @@ use atr_checks::{
     CheckContext, CheckStatus, CheckerId, Limits, RunOptions, check_directory, check_directory_with,
 };
 
+use atr_core::model::MissingSbom;
+
 use crate::support::*;
 
 #[test]
@@ -32,8 +34,11 @@ fn fixture_release_key_signature_and_checksum_verify() {
     let hash = report.results.iter().find(|x| x.checker == CheckerId::HASHING).unwrap();
     assert_eq!(hash.status, CheckStatus::Note, "{}", hash.message);
     assert_eq!(report.summary.blocker, 0, "{:#?}", report.results);
-    assert_eq!(report.summary.concern, 0, "{:#?}", report.results);
-    assert!(report.results.iter().all(|x| x.status == CheckStatus::Note), "{:#?}", report.results);
+    // The fixture has no SBOM: that is the one concern (the server's default policy), nothing else.
+    let others: Vec<_> = report.results.iter().filter(|x| x.status != CheckStatus::Note).collect();
+    assert_eq!(others.len(), 1, "{others:#?}");
+    assert_eq!((others[0].checker, others[0].status), (CheckerId::SBOM, CheckStatus::Concern));
+    assert_eq!(others[0].data["sbom"], "apache-test-0.2.tar.gz.cdx.json");
 }
 
 fn tgz(root: &str) -> Vec<u8> {
@@ -52,9 +57,12 @@ fn complete_release_passes_and_broken_one_lists_each_problem() {
         key,
     );
     r.file("README", "read me");
-    let report = check_directory(r.path(), Some(&ring), &ctx()).unwrap();
+    // This project keeps a missing SBOM a suggestion (the release policy's setting).
+    let report =
+        check_directory(r.path(), Some(&ring), &ctx().with_missing_sbom(MissingSbom::Suggestion)).unwrap();
     assert!(!report.has_blockers(), "{:#?}", report.results);
     assert_eq!(report.summary.concern + report.summary.exception, 0, "{:#?}", report.results);
+    assert_eq!(report.summary.suggestion, 2, "each source archive lacks its SBOM: {:#?}", report.results);
     // Archive checks ran on both archives, and parity compared them.
     assert!(report.results.iter().any(|x| x.checker == CheckerId::PARITY && x.status == CheckStatus::Note));
     assert!(report.results.iter().any(|x| x.checker == CheckerId::LICENSE_FILES));

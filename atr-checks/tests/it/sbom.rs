@@ -184,11 +184,11 @@ fn every_manifest_type_becomes_components_with_purls_licences_and_relationships(
         let root = &bom["metadata"]["component"];
         assert_eq!(root["name"], "foo");
         assert_eq!(root["version"], "1.0");
+        // One strong digest, computed in the pass as nothing was supplied: the SHA-256.
         let sha256 = hex(&sha2::Sha256::digest(&bytes));
-        let sha512 = hex(&sha2::Sha512::digest(&bytes));
-        assert_eq!(root["hashes"][0], json!({ "alg": "SHA-256", "content": sha256 }), "{format}");
-        assert_eq!(root["hashes"][1], json!({ "alg": "SHA-512", "content": sha512 }), "{format}");
-        assert_eq!(root["hashes"][2]["content"], blake3::hash(&bytes).to_hex().as_str());
+        assert_eq!(root["hashes"], json!([{ "alg": "SHA-256", "content": sha256 }]), "{format}");
+        assert_eq!((g.hashes.sha256.as_deref(), g.hashes.sha512.as_deref()), (Some(sha256.as_str()), None));
+        assert_eq!(g.hashes.size, bytes.len() as u64);
         assert_eq!(root["licenses"][0]["license"]["id"], "Apache-2.0");
         assert_eq!(root["purl"], format!("pkg:generic/apache/foo@1.0?file_name={name}"));
 
@@ -259,11 +259,7 @@ fn every_manifest_type_becomes_components_with_purls_licences_and_relationships(
             check_sbom_file(dir.path(), &sbom, &CheckContext::new(std::time::SystemTime::UNIX_EPOCH));
         assert!(of_status(&results, CheckStatus::Blocker).is_empty(), "{results:#?}");
         assert!(results.iter().any(|r| r.message.contains("is valid CycloneDX 1.6")));
-        assert!(
-            results
-                .iter()
-                .any(|r| r.message.contains("matches") && r.message.contains("SHA-256, SHA-512, BLAKE3"))
-        );
+        assert!(results.iter().any(|r| r.message.contains("matches") && r.message.contains("(SHA-256)")));
         let concerns = of_status(&results, CheckStatus::Concern);
         let bill: Vec<(&str, &str)> = concerns
             .iter()
@@ -311,12 +307,12 @@ fn blocker_kinds(results: &[CheckResult]) -> Vec<String> {
 fn a_wrong_hash_is_a_blocker() {
     let dir = tempfile::tempdir().unwrap();
     let (rel, mut bom) = generated(dir.path());
-    bom["metadata"]["component"]["hashes"][1]["content"] = json!("00".repeat(64));
+    bom["metadata"]["component"]["hashes"][0]["content"] = json!("00".repeat(64));
     let sbom = write_sbom(dir.path(), &rel, &bom);
     let results = check(dir.path(), &sbom);
     assert_eq!(blocker_kinds(&results), ["hash_mismatch"], "{results:#?}");
     let r = of_status(&results, CheckStatus::Blocker)[0];
-    assert_eq!(r.data["alg"], "SHA-512");
+    assert_eq!(r.data["alg"], "SHA-256");
     assert!(r.message.contains("does not describe this artifact"));
     assert_eq!(r.checker, CheckerId::SBOM);
 }
@@ -394,10 +390,29 @@ fn a_missing_artifact_and_a_missing_hash_are_concerns() {
 #[test]
 fn a_source_archive_without_an_sbom_is_flagged() {
     let a = RelPath::new("apache-foo-1.0-src.tar.gz").unwrap();
-    let missing = check_sbom_presence(&a, std::slice::from_ref(&a), CheckStatus::Concern);
-    assert_eq!(missing.len(), 1);
-    assert_eq!(missing[0].status, CheckStatus::Concern);
-    assert!(missing[0].message.contains("apache-foo-1.0-src.tar.gz.cdx.json"));
+    for (status, meaning) in [
+        (CheckStatus::Suggestion, "makes that a suggestion."),
+        (CheckStatus::Concern, "makes that a concern: acknowledge it before the vote."),
+        (CheckStatus::Blocker, "makes that a blocker: no vote until it has one."),
+    ] {
+        let missing = check_sbom_presence(&a, std::slice::from_ref(&a), status);
+        assert_eq!(missing.len(), 1);
+        let r = &missing[0];
+        assert_eq!(r.status, status);
+        assert_eq!(r.data["error_kind"], "missing_sbom");
+        assert_eq!(r.data["status"], status.as_str());
+        // The message says what it means and every way to fix it.
+        for part in [
+            "`apache-foo-1.0-src.tar.gz` has no SBOM beside it",
+            meaning,
+            "generate `apache-foo-1.0-src.tar.gz.cdx.json`",
+            "upload one made by your build",
+            "\"Missing SBOM\" setting of the project's release policy",
+            "--missing-sbom",
+        ] {
+            assert!(r.message.contains(part), "{part}: {}", r.message);
+        }
+    }
     let present = check_sbom_presence(&a, &[a.clone(), sbom_path(&a)], CheckStatus::Concern);
     assert_eq!(present[0].status, CheckStatus::Note);
 }
@@ -451,8 +466,8 @@ fn commons_compress_gets_a_valid_sbom_from_its_pom() {
     let module = component(&g.bom, "pkg:maven/org.apache.commons/commons-compress@1.22");
     assert_eq!(module["supplier"]["name"], "The Apache Software Foundation");
     assert_eq!(g.bom["metadata"]["component"]["licenses"][0]["license"]["id"], "Apache-2.0");
-    let sha512 = hex(&sha2::Sha512::digest(std::fs::read(&path).unwrap()));
-    assert_eq!(g.bom["metadata"]["component"]["hashes"][1]["content"], sha512);
+    let sha256 = hex(&sha2::Sha256::digest(std::fs::read(&path).unwrap()));
+    assert_eq!(g.bom["metadata"]["component"]["hashes"][0]["content"], sha256);
     let score = ntia::score(&g.bom);
     assert!(score.score >= 80, "{score:?}");
     // And its check, against the real artifact.
@@ -464,4 +479,173 @@ fn commons_compress_gets_a_valid_sbom_from_its_pom() {
     let results = check(dir.path(), &sbom);
     assert!(of_status(&results, CheckStatus::Blocker).is_empty(), "{results:#?}");
     assert!(results.iter().any(|r| r.message.contains("matches")));
+}
+
+/// Digests the caller already has (as the worker has from the checksum check of the same file)
+/// are used instead of hashing in the pass; they must be digests; the check of the SBOM verifies
+/// them against the artifact, so a wrong one cannot pass unnoticed.
+#[test]
+fn known_digests_are_used_and_verified_by_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "apache-foo-1.0-src.tar.gz";
+    let bytes = every_manifest(ArchiveFormat::TarGz);
+    let rel = release(dir.path(), name, &bytes);
+    let path = dir.path().join(name);
+    let ctx = ArchiveCheckContext::new(ArchiveRole::Source);
+    let req = SbomRequest::new("foo", "1.0", AT);
+    let computed = generate(&path, &rel, &ctx, &req).unwrap();
+    let sha512 = hex(&sha2::Sha512::digest(&bytes));
+    let sha256 = hex(&sha2::Sha256::digest(&bytes));
+
+    assert_eq!(computed.hashes.sha256.as_deref(), Some(sha256.as_str()));
+
+    // Supplied (upper case is accepted and written in lower case): both given, in that order.
+    let known = req.clone().with_known_sha512(sha512.to_uppercase()).with_known_sha256(&sha256);
+    let g = generate(&path, &rel, &ctx, &known).unwrap();
+    assert_eq!(g.report.results, computed.report.results);
+    assert_eq!(g.hashes.sha512.as_deref(), Some(sha512.as_str()));
+    assert_eq!(g.hashes.size, bytes.len() as u64);
+    let root = &g.bom["metadata"]["component"];
+    assert_eq!(
+        root["hashes"],
+        json!([{ "alg": "SHA-512", "content": sha512 }, { "alg": "SHA-256", "content": sha256 }])
+    );
+    // Only a SHA-512 supplied: that one alone (the pass computes nothing).
+    let only = generate(&path, &rel, &ctx, &req.clone().with_known_sha512(&sha512)).unwrap();
+    assert_eq!(only.bom["metadata"]["component"]["hashes"], json!([{ "alg": "SHA-512", "content": sha512 }]));
+    assert_eq!(only.hashes.sha256, None);
+    let sbom = write_sbom(dir.path(), &rel, &g.bom);
+    let results = check_sbom_file(dir.path(), &sbom, &CheckContext::new(std::time::SystemTime::UNIX_EPOCH));
+    assert!(
+        results.iter().any(|r| r.message.contains("matches") && r.message.contains("(SHA-512, SHA-256)"))
+    );
+
+    // Not a digest: refused, naming it.
+    let err = generate(&path, &rel, &ctx, &req.clone().with_known_sha512("abc")).unwrap_err();
+    assert!(matches!(err, GenerateError::KnownDigest { alg: "SHA-512", len: 128, .. }), "{err}");
+    assert!(err.to_string().contains("`abc` is not 128 hexadecimal digits"), "{err}");
+
+    // A wrong digest is written as given, and the SBOM's check blocks it.
+    let wrong = "0".repeat(128);
+    let g = generate(&path, &rel, &ctx, &req.with_known_sha512(&wrong)).unwrap();
+    let sbom = write_sbom(dir.path(), &rel, &g.bom);
+    let results = check_sbom_file(dir.path(), &sbom, &CheckContext::new(std::time::SystemTime::UNIX_EPOCH));
+    let blockers = of_status(&results, CheckStatus::Blocker);
+    assert_eq!(blockers.len(), 1, "{results:#?}");
+    assert_eq!(blockers[0].data["error_kind"], "hash_mismatch");
+    assert_eq!(blockers[0].data["actual"], sha512.as_str());
+}
+
+/// Runs `atr-check` on `dir` with the KEYS of the test signing key and `extra` arguments.
+fn atr_check(dir: &Path, keys: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atr-check"))
+        .arg(dir)
+        .args(["--keys", keys.to_str().unwrap(), "--at", "1738281600"])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// `atr-check` (and `check_directory`) run the server's SBOM checks on a local release: every
+/// `*.cdx.json` validated, matched to its artifact, scored and billed (score and bill shown in
+/// text output), and each source archive's SBOM required with the `--missing-sbom` severity.
+#[test]
+fn atr_check_runs_the_sbom_checks() {
+    use crate::support::{Release, asf_key};
+    let key = asf_key();
+    let r = Release::new();
+    let foo = "apache-foo-1.0-src.tar.gz";
+    r.signed(foo, &every_manifest(ArchiveFormat::TarGz), key);
+    let g = generate(
+        &r.path().join(foo),
+        &RelPath::new(foo).unwrap(),
+        &ArchiveCheckContext::new(ArchiveRole::Source),
+        &SbomRequest::new("foo", "1.0", AT),
+    )
+    .unwrap();
+    r.file(&format!("{foo}.cdx.json"), g.to_json());
+    let bar = "apache-bar-1.0-src.zip";
+    r.signed(bar, &ArchiveBuilder::source_release(ArchiveFormat::Zip, "apache-bar-1.0").build(), key);
+    let keys_dir = tempfile::tempdir().unwrap();
+    let keys = keys_dir.path().join("KEYS");
+    std::fs::write(&keys, atr_checks::testing::keys_file(&[key])).unwrap();
+
+    // JSON: the same results as the library with the same setting.
+    let (code, json) = atr_check(r.path(), &keys, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let ring = atr_checks::keys::Keyring::parse(atr_checks::testing::keys_file(&[key]).as_bytes());
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_738_281_600);
+    let report = atr_checks::check_directory(r.path(), Some(&ring), &CheckContext::new(at)).unwrap();
+    assert_eq!(v["summary"], serde_json::to_value(report.summary).unwrap());
+    assert_eq!(code, Some(0), "concerns do not stop the command: {json}");
+    let sbom_results: Vec<&CheckResult> =
+        report.results.iter().filter(|x| x.checker == CheckerId::SBOM).collect();
+    let on = |file: &str| -> Vec<&&CheckResult> {
+        sbom_results
+            .iter()
+            .filter(|x| x.primary_rel_path.as_ref().map(|p| p.as_str()) == Some(file))
+            .collect()
+    };
+    let sbom = format!("{foo}.cdx.json");
+    let checked = on(&sbom);
+    assert!(checked.iter().any(|x| x.message.contains("is valid CycloneDX 1.6")), "{checked:#?}");
+    assert!(
+        checked.iter().any(|x| x.message.contains("matches") && x.message.contains("(SHA-256)")),
+        "{checked:#?}"
+    );
+    let score = ntia::score(&g.bom).score;
+    assert!(checked.iter().any(|x| x.data["ntia"]["score"] == score), "{checked:#?}");
+    let bill: Vec<&str> = checked
+        .iter()
+        .filter(|x| x.status == CheckStatus::Concern)
+        .map(|x| x.data["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(bill, ["gpl-thing@2.0.0", "mpl-thing@1.1.0"]);
+    assert_eq!(on(foo).len(), 1);
+    assert_eq!(on(foo)[0].status, CheckStatus::Note, "{foo} has its SBOM");
+    assert_eq!(on(bar).len(), 1);
+    assert_eq!(on(bar)[0].status, CheckStatus::Concern, "the server's default");
+    assert_eq!(on(bar)[0].data["error_kind"], "missing_sbom");
+
+    // Text: the score and the bill are shown without --verbose, with the missing SBOM and its fix.
+    let (_, text) = atr_check(r.path(), &keys, &[]);
+    for part in [
+        &format!("NTIA minimum elements: score {score}/100"),
+        "Licence bill: ",
+        "`apache-bar-1.0-src.zip` has no SBOM beside it",
+        "--missing-sbom",
+        "concerns must be acknowledged before a vote",
+    ] {
+        assert!(text.contains(part), "{part}\n{text}");
+    }
+
+    // The severity flag: a blocker stops the vote (exit 1), a suggestion is only shown.
+    for (flag, status, code) in
+        [("blocker", "blocker", 1), ("suggestion", "suggestion", 0), ("concern", "concern", 0)]
+    {
+        let (got, json) = atr_check(r.path(), &keys, &["--format", "json", "--missing-sbom", flag]);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let presence: Vec<&Value> = v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["data"]["error_kind"] == "missing_sbom")
+            .collect();
+        assert_eq!(presence.len(), 1, "{flag}: {json}");
+        assert_eq!(presence[0]["status"], status);
+        assert_eq!(presence[0]["primary_rel_path"], bar);
+        assert_eq!(got, Some(code), "{flag}");
+    }
+    let (got, _) = atr_check(r.path(), &keys, &["--missing-sbom", "note"]);
+    assert_eq!(got, Some(2), "only the three settings are accepted");
+
+    // A tampered SBOM (another artifact's hash) is a blocker.
+    let mut bom = g.bom.clone();
+    bom["metadata"]["component"]["hashes"][0]["content"] = json!("ab".repeat(32));
+    r.file(&sbom, serde_json::to_vec_pretty(&bom).unwrap());
+    let (got, text) = atr_check(r.path(), &keys, &["--missing-sbom", "suggestion"]);
+    assert_eq!(got, Some(1), "{text}");
+    assert!(text.contains("the SBOM does not describe this artifact"), "{text}");
 }

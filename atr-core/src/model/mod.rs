@@ -79,7 +79,7 @@ pub use committee::{Committee, Project, ProjectStatus};
 pub use distribution::{Distribution, DistributionPlatform, Registries};
 pub use ignore::{CheckResultIgnore, IgnoreError};
 pub use keys::{Fingerprint, KeyLink, PersonalAccessToken, PublicSigningKey, SshKey};
-pub use policy::{PolicyError, ReleasePolicy, VoteMode};
+pub use policy::{MissingSbom, PolicyError, ReleasePolicy, VoteMode};
 pub use release::{Release, ReleasePhase, Revision, VoteRound};
 pub use task::{Task, TaskId, TaskSpec, TaskStatus, TaskType};
 pub use vote::{Ballot, Tally, VoteChoice, VoteResolution, manifest_text};

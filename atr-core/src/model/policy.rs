@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::CheckStatus;
 use crate::classify::{ClassificationPolicy, GlobError};
 
 wire_enum! {
@@ -13,6 +14,43 @@ wire_enum! {
         Trusted = "trusted",
         /// Conducted elsewhere; the result is recorded by hand with the thread URLs.
         Manual = "manual",
+    }
+}
+
+wire_enum! {
+    /// How serious it is when a source archive has no SBOM (`<archive>.cdx.json`) beside it:
+    /// the status of the SBOM presence check's result. ATR (2026) always says `suggestion`;
+    /// here each project chooses, and the default is `concern` (issue 9): acknowledged before
+    /// a vote, so a committee decides knowingly to release without an SBOM.
+    #[derive(Default)]
+    pub enum MissingSbom, what = "missing-SBOM severity" {
+        /// Shown on the report; nothing to acknowledge.
+        Suggestion = "suggestion",
+        /// Must be acknowledged before a vote starts (or stops one under strict checking).
+        #[default]
+        Concern = "concern",
+        /// No vote until every source archive has its SBOM.
+        Blocker = "blocker",
+    }
+}
+
+impl MissingSbom {
+    /// The check status of the presence check's result when the SBOM is missing.
+    pub fn status(self) -> CheckStatus {
+        match self {
+            MissingSbom::Suggestion => CheckStatus::Suggestion,
+            MissingSbom::Concern => CheckStatus::Concern,
+            MissingSbom::Blocker => CheckStatus::Blocker,
+        }
+    }
+
+    /// What the setting means for a vote, for forms and messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MissingSbom::Suggestion => "a suggestion (shown, nothing to acknowledge)",
+            MissingSbom::Concern => "a concern (acknowledged before a vote)",
+            MissingSbom::Blocker => "a blocker (no vote until every source archive has its SBOM)",
+        }
     }
 }
 
@@ -58,6 +96,10 @@ pub struct ReleasePolicy {
     pub github_finish_workflow_path: Vec<String>,
     /// Whether announcing refuses to overwrite files already in the download area.
     pub preserve_download_files: bool,
+    /// How serious a source archive without an SBOM beside it is (default `concern`). Policies
+    /// saved before the setting existed read as the default.
+    #[serde(default)]
+    pub missing_sbom_status: MissingSbom,
 }
 
 impl Default for ReleasePolicy {
@@ -80,6 +122,7 @@ impl Default for ReleasePolicy {
             github_vote_workflow_path: Vec::new(),
             github_finish_workflow_path: Vec::new(),
             preserve_download_files: false,
+            missing_sbom_status: MissingSbom::default(),
         }
     }
 }
@@ -162,6 +205,25 @@ mod tests {
     #[test]
     fn vote_mode_table() {
         crate::model::assert_wire_table(VoteMode::ALL, &["email", "trusted", "manual"]);
+    }
+
+    #[test]
+    fn missing_sbom_table_and_default() {
+        crate::model::assert_wire_table(MissingSbom::ALL, &["suggestion", "concern", "blocker"]);
+        assert_eq!(ReleasePolicy::default().missing_sbom_status, MissingSbom::Concern);
+        let statuses: Vec<CheckStatus> = MissingSbom::ALL.iter().map(|m| m.status()).collect();
+        assert_eq!(statuses, [CheckStatus::Suggestion, CheckStatus::Concern, CheckStatus::Blocker]);
+        // A policy stored before the setting existed reads as the default; others keep their choice.
+        let mut old = serde_json::to_value(ReleasePolicy::default()).unwrap();
+        old.as_object_mut().unwrap().remove("missing_sbom_status");
+        let read: ReleasePolicy = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(read.missing_sbom_status, MissingSbom::Concern);
+        old["missing_sbom_status"] = "blocker".into();
+        let read: ReleasePolicy = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(read.missing_sbom_status, MissingSbom::Blocker);
+        old["missing_sbom_status"] = "note".into();
+        let err = serde_json::from_value::<ReleasePolicy>(old).unwrap_err().to_string();
+        assert!(err.contains("suggestion, concern, blocker"), "{err}");
     }
 
     #[test]

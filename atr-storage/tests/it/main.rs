@@ -10,5 +10,6 @@ mod publish;
 mod quarantine;
 mod queue;
 mod revisions;
+mod sbom_policy;
 mod schema;
 mod support;

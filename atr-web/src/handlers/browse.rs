@@ -1,7 +1,7 @@
 //! Handlers of the home page, committees, projects (with the policy form) and starting a release.
 
 use atr_core::ids::VersionKey;
-use atr_core::model::{AuditAction, AuditEvent};
+use atr_core::model::{AuditAction, AuditEvent, MissingSbom};
 use atr_core::permissions::{Action, authorise};
 use salvo::prelude::*;
 use serde::Deserialize;
@@ -75,6 +75,9 @@ struct PolicyForm {
     strict_checking: Option<String>,
     #[serde(default)]
     release_checklist: String,
+    /// `suggestion`, `concern` or `blocker`; absent keeps the current setting.
+    #[serde(default)]
+    missing_sbom_status: Option<String>,
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -103,7 +106,14 @@ pub(crate) async fn save_policy(
         policy.binary_artifact_paths = lines(&f.binary_artifact_paths);
         policy.strict_checking = f.strict_checking.is_some();
         policy.release_checklist = f.release_checklist;
-        policy.validate(view.committee.is_podling).map_err(|e| WebError::invalid(format!("The policy was not saved: {e}.")))?;
+        if let Some(m) = f.missing_sbom_status.as_deref() {
+            policy.missing_sbom_status = m
+                .parse::<MissingSbom>()
+                .map_err(|e| WebError::invalid(format!("The policy was not saved: {e}.")))?;
+        }
+        policy
+            .validate(view.committee.is_podling)
+            .map_err(|e| WebError::invalid(format!("The policy was not saved: {e}.")))?;
         s.write(|tx| {
             tx.set_release_policy(&k, &policy)?;
             tx.append_audit(&AuditEvent {
@@ -113,7 +123,11 @@ pub(crate) async fn save_policy(
                 as_admin: grant.as_admin,
                 action: AuditAction::PolicyChange,
                 target: k.to_string(),
-                details: serde_json::json!({ "min_hours": policy.min_hours, "strict_checking": policy.strict_checking }),
+                details: serde_json::json!({
+                    "min_hours": policy.min_hours,
+                    "strict_checking": policy.strict_checking,
+                    "missing_sbom_status": policy.missing_sbom_status,
+                }),
             })
         })?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Pages to find things: home/dashboard, committees, projects (with the policy form), start release.
 
-use atr_core::model::{Committee, Project, Release, ReleasePhase};
+use atr_core::model::{Committee, MissingSbom, Project, Release, ReleasePhase};
 use maud::{Markup, html};
 
 use super::{Chrome, layout, release_url, time};
@@ -127,6 +127,16 @@ pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> M
                     p { label { "Source artifact path patterns (one per line)" br; textarea name="source_artifact_paths" rows="2" cols="60" { (pol.source_artifact_paths.join("\n")) } } }
                     p { label { "Binary artifact path patterns (one per line)" br; textarea name="binary_artifact_paths" rows="2" cols="60" { (pol.binary_artifact_paths.join("\n")) } } }
                     p { label { input type="checkbox" name="strict_checking" value="on" checked[pol.strict_checking]; " Strict checking (no vote while any concern stands)" } }
+                    p {
+                        label {
+                            "Missing SBOM: a source archive without <archive>.cdx.json beside it is" br;
+                            select name="missing_sbom_status" {
+                                @for m in MissingSbom::ALL {
+                                    option value=(m.as_str()) selected[*m == pol.missing_sbom_status] { (m.describe()) }
+                                }
+                            }
+                        }
+                    }
                     p { label { "Release checklist" br; textarea name="release_checklist" rows="4" cols="60" { (pol.release_checklist) } } }
                     p { button type="submit" { "Save the release policy" } }
                 }
@@ -135,6 +145,7 @@ pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> M
                     tr { th { "Vote lists" } td { (pol.mailto_addresses.join(", ")) } }
                     tr { th { "Minimum vote hours" } td { (pol.min_hours) } }
                     tr { th { "Strict checking" } td { (pol.strict_checking) } }
+                    tr { th { "Missing SBOM" } td { (pol.missing_sbom_status.describe()) } }
                 }
                 p { "Committee members can edit the policy." }
             }

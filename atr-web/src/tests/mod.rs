@@ -10,6 +10,7 @@ mod lifecycle_browser;
 mod mail;
 mod oidc;
 mod roles;
+mod sbom_policy;
 mod snapshots;
 mod svn;
 mod vote;

@@ -107,8 +107,17 @@ pub(super) fn set_vote_mode(app: &TestApp, mode: VoteMode) {
 /// bob starts `test-client` 0.1 and uploads the signed fixture release (tarball, signature,
 /// checksum) and a README; the real worker validates and checks them, with no blocker or concern.
 /// alice (member) is logged in and returned with her token.
+///
+/// The fixture release has no SBOM, so alice first saves the project's policy with a missing
+/// SBOM as a suggestion (as ATR has it), the choice of a committee that does not publish SBOMs
+/// yet; `sbom_policy.rs` tests the default (a concern to acknowledge) and the blocker.
 pub(super) async fn draft_with_files(app: &TestApp) -> (Browser, String) {
     add_fixture_key(app, "test");
+    {
+        let (mut alice, token) = app.browser(Some("alice")).await;
+        let (status, body) = super::sbom_policy::submit_policy(app, &mut alice, &token, "suggestion").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    }
     let (mut bob, token) = app.browser(Some("bob")).await;
     let (status, _) = bob.post(app, "/start/test-client", &format!("csrf_token={token}&version=0.1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -711,11 +720,19 @@ async fn a_podling_vote_passes_two_rounds_before_the_preview() {
         results.iter().all(|r| !matches!(r.result.status, CheckStatus::Blocker | CheckStatus::Exception)),
         "{results:?}"
     );
+    // The podling has no SBOM yet; under the default policy that is the one concern, which the
+    // release manager acknowledges when starting the vote.
+    let concerns: BTreeSet<String> = results
+        .iter()
+        .filter(|r| r.result.status == CheckStatus::Concern)
+        .map(|r| r.result.checker.name.to_owned())
+        .collect();
+    assert_eq!(concerns, BTreeSet::from([CheckerId::SBOM.name.to_owned()]), "{results:?}");
     let start = ops::StartVoteRequest {
         revision: Some(n),
         email_to: "dev@pod.apache.org".to_owned(),
         duration_hours: None,
-        concerns_noted: BTreeSet::new(),
+        concerns_noted: concerns,
     };
     ops::start_vote(&app.storage, &pam, &p, &v, start, now).unwrap();
     let phase_of = || app.storage.read(|tx| tx.release(&p, &v)).unwrap().unwrap();

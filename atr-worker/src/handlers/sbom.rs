@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::{Context, anyhow};
 use atr_checks::archive::{ArchiveCheckContext, ArchiveRole};
 use atr_checks::sbom::{self, SbomRequest};
-use atr_checks::{CheckContext, CheckStatus};
+use atr_checks::{CheckContext, CheckStatus, CheckerId};
 use atr_core::ids::{ProjectKey, RevisionNumber, VersionKey};
 use atr_core::model::ReleasePhase;
 use atr_core::path::RelPath;
@@ -34,11 +34,12 @@ pub fn check(t: &TaskContext<'_>) -> anyhow::Result<Output> {
     let args = &t.task.task.spec.task_args;
     if args.get("presence").and_then(|p| p.as_bool()) == Some(true) {
         let files = t.storage.revision_files(&project, &version, revision).context("listing the revision")?;
-        let missing = args
-            .get("missing_status")
-            .and_then(|s| s.as_str())
-            .and_then(|s| s.parse::<CheckStatus>().ok())
-            .unwrap_or(atr_core::plan::MISSING_SBOM_STATUS);
+        // Planned from the project's policy; a task queued before the setting existed has none
+        // and gets the policy's default.
+        let missing = match args.get("missing_status").and_then(|s| s.as_str()) {
+            Some(s) => s.parse::<CheckStatus>().map_err(|e| anyhow!("the task's missing_status: {e}"))?,
+            None => atr_core::model::MissingSbom::default().status(),
+        };
         return Ok(Output {
             results: sbom::check_sbom_presence(&rel, &files, missing),
             value: serde_json::json!({ "kind": "sbom_presence" }),
@@ -47,6 +48,33 @@ pub fn check(t: &TaskContext<'_>) -> anyhow::Result<Output> {
     let results = sbom::check_sbom_file(&root, &rel, &CheckContext::new(SystemTime::now()));
     let score = results.iter().find_map(|r| r.data.get("ntia").and_then(|n| n.get("score")).cloned());
     Ok(Output { results, value: serde_json::json!({ "kind": "sbom_check", "ntia_score": score }) })
+}
+
+/// The SHA-512 and SHA-256 of `artifact` that the checksum checks of `revision` computed from
+/// the same (immutable) file, if they ran: the `computed` digest of a hashing result, whether
+/// or not it matched the checksum file. With them the generator hashes nothing; the check of the
+/// new SBOM verifies them against the file again.
+fn known_digests(
+    t: &TaskContext<'_>,
+    project: &ProjectKey,
+    version: &VersionKey,
+    revision: RevisionNumber,
+    artifact: &RelPath,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let results = t
+        .storage
+        .read(|tx| tx.check_results(project, version, revision))
+        .context("reading the revision's checksum results")?;
+    let computed = |algorithm: &str| {
+        results.iter().map(|r| &r.result).find_map(|r| {
+            (r.checker == CheckerId::HASHING
+                && r.data.get("artifact").and_then(|a| a.as_str()) == Some(artifact.as_str())
+                && r.data.get("algorithm").and_then(|a| a.as_str()) == Some(algorithm))
+            .then(|| r.data.get("computed").and_then(|c| c.as_str()).map(str::to_owned))
+            .flatten()
+        })
+    };
+    Ok((computed("SHA512"), computed("SHA256")))
 }
 
 /// Generates `<artifact>.cdx.json` for the task's source archive and saves it in a new revision.
@@ -67,10 +95,18 @@ pub fn generate(t: &TaskContext<'_>) -> anyhow::Result<Output> {
     let now = crate::runner::now();
     let mut req = SbomRequest::new(project.as_str(), version.as_str(), now);
     req.requested_by = Some(author.to_string());
+    let (known_sha512, known_sha256) = known_digests(t, &project, &version, revision, &artifact)?;
+    let known_supplied = known_sha512.is_some();
+    req.known_sha512 = known_sha512;
+    req.known_sha256 = known_sha256;
     let generated = match sbom::generate(&path, &artifact, &actx, &req) {
         Ok(g) => g,
         // The archive is unreadable: retrying cannot help; say why in the task's result.
-        Err(e @ (sbom::GenerateError::Incomplete(_) | sbom::GenerateError::Invalid(_))) => {
+        Err(
+            e @ (sbom::GenerateError::Incomplete(_)
+            | sbom::GenerateError::Invalid(_)
+            | sbom::GenerateError::KnownDigest { .. }),
+        ) => {
             return Ok(Output {
                 results: Vec::new(),
                 value: serde_json::json!({ "kind": "sbom_generate", "status": "failed", "error": e.to_string() }),
@@ -116,6 +152,8 @@ pub fn generate(t: &TaskContext<'_>) -> anyhow::Result<Output> {
             "manifests": generated.manifests.iter().map(|(p, k, n)| serde_json::json!({ "path": p, "kind": k, "components": n })).collect::<Vec<_>>(),
             "problems": generated.problems.iter().map(|(p, why)| format!("{p}: {why}")).collect::<Vec<_>>(),
             "sha512": generated.hashes.sha512,
+            "sha256": generated.hashes.sha256,
+            "digests_supplied": known_supplied,
             "tasks": plan.enqueued.len(),
         }),
     })
