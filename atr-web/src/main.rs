@@ -4,6 +4,7 @@
 //! state directory), and serves the routes of [`routes::router`] until Ctrl-C or SIGTERM.
 
 mod api;
+mod cache;
 mod config;
 mod consistency;
 mod demo;
@@ -229,6 +230,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,
         secure_cookies: config.secure_cookies,
         upload_limit: config.upload_max_bytes,
+        pages: Arc::default(),
     };
     let _ssh = ssh::start_configured(&config, &app.storage, &app.accounts).await;
 

@@ -29,6 +29,8 @@ pub(crate) struct App {
     pub(crate) secure_cookies: bool,
     /// The largest upload request accepted, in bytes.
     pub(crate) upload_limit: usize,
+    /// Cached release pages, checked against the database's change stamps (`cache.rs`).
+    pub(crate) pages: Arc<crate::cache::PageCache>,
 }
 
 /// The local accounts file, reloaded when it changes on disk (`atr-web user add` while serving).
@@ -121,6 +123,7 @@ pub(crate) fn router(app: App) -> Router {
                 .push(Router::with_path("draft/delete/{project}/{version}").post(compose::delete_draft))
                 .push(Router::with_path("draft/delete-file/{project}/{version}").post(files::delete_file))
                 .push(Router::with_path("draft/hashgen/{project}/{version}").post(files::hashgen))
+                .push(Router::with_path("draft/file/{project}/{version}/{**path}").get(compose::file_actions))
                 .push(Router::with_path("draft/sbom/{project}/{version}").post(files::sbom_generate))
                 .push(Router::with_path("report/{project}/{version}/{**path}").get(files::report))
                 .push(Router::with_path("file/{project}/{version}/{**path}").get(files::file))

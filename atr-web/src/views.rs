@@ -151,6 +151,32 @@ pub(crate) struct ComposeView {
     pub(crate) revision_counts: Counts,
     pub(crate) ongoing: Vec<Task>,
     pub(crate) ignores: usize,
+    /// Every result of the revision (files and the whole revision) by status.
+    pub(crate) totals: Counts,
+    /// Files with a blocker or an exception.
+    pub(crate) files_with_blockers: usize,
+    /// Files with a concern.
+    pub(crate) files_with_concerns: usize,
+    /// When the view stops being true by the clock alone: the earliest expiry of an ignore rule
+    /// that still applies (after it, results the rule hid count again).
+    pub(crate) valid_until: Option<Timestamp>,
+}
+
+impl Counts {
+    /// Adds every count of `other`.
+    fn add_all(&mut self, other: &Counts) {
+        self.blockers += other.blockers;
+        self.exceptions += other.exceptions;
+        self.concerns += other.concerns;
+        self.suggestions += other.suggestions;
+        self.notes += other.notes;
+        self.ignored += other.ignored;
+    }
+
+    /// Whether a blocker or an exception stands.
+    pub(crate) fn blocks(&self) -> bool {
+        self.blockers + self.exceptions > 0
+    }
 }
 
 fn release_or_404(tx: &atr_storage::db::Tx<'_>, p: &ProjectKey, v: &VersionKey) -> Result<Release, WebError> {
@@ -236,8 +262,57 @@ pub(crate) fn compose(
                 sbom_missing,
             }
         })
-        .collect();
-    Ok(ComposeView { release, project, latest, files, revision_counts, ongoing, ignores: ignores.len() })
+        .collect::<Vec<FileRow>>();
+    let mut totals = revision_counts;
+    for f in &files {
+        totals.add_all(&f.counts);
+    }
+    let files_with_blockers = files.iter().filter(|f| f.counts.blocks()).count();
+    let files_with_concerns = files.iter().filter(|f| f.counts.concerns > 0).count();
+    let valid_until = ignores.iter().filter_map(|i| i.expires).filter(|e| *e > now).min();
+    Ok(ComposeView {
+        release,
+        project,
+        latest,
+        files,
+        revision_counts,
+        ongoing,
+        ignores: ignores.len(),
+        totals,
+        files_with_blockers,
+        files_with_concerns,
+        valid_until,
+    })
+}
+
+/// What the actions page of one file of a draft offers.
+#[derive(Debug)]
+pub(crate) struct FileActionsView {
+    pub(crate) release: Release,
+    pub(crate) revision: RevisionNumber,
+    pub(crate) path: RelPath,
+    pub(crate) class: ArtifactClass,
+    /// A source archive without `<name>.cdx.json` beside it.
+    pub(crate) sbom_missing: bool,
+}
+
+/// The actions page of `path` in the latest revision, or 404.
+pub(crate) fn file_actions(
+    s: &Storage,
+    p: &ProjectKey,
+    v: &VersionKey,
+    path: &RelPath,
+) -> Result<FileActionsView, WebError> {
+    let (release, revision, full) = file_on_disk(s, p, v, path)?;
+    let project =
+        s.read(|tx| tx.project(p))?.ok_or_else(|| WebError::not_found(format!("There is no project `{p}`.")))?;
+    let class = classify(path, &project.policy.classification_policy().unwrap_or_default()).class;
+    let sbom_missing = atr_core::plan::is_sbom_source(path, class)
+        && atr_core::plan::sbom_of(path).is_some_and(|sbom| {
+            let dir = full.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            !dir.join(sbom.file_name()).is_file()
+        });
+    Ok(FileActionsView { release, revision, path: path.clone(), class, sbom_missing })
 }
 
 /// One result on the report page.

@@ -21,6 +21,7 @@ pub mod committees;
 pub mod consistency;
 pub mod distributions;
 pub mod keys;
+pub mod page_stamps;
 
 pub mod releases;
 pub mod tasks;

@@ -1,6 +1,7 @@
 //! Handlers of the compose page, uploads (archives through quarantine) and draft deletion.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use atr_core::path::RelPath;
 use atr_core::permissions::{Action, authorise};
@@ -9,15 +10,17 @@ use salvo::http::header::CONTENT_DISPOSITION;
 use salvo::http::{ParseError, StatusCode};
 use salvo::prelude::*;
 
-use super::{Cx, now, rel_path_field, release_params};
+use super::{Cx, now, path_param, rel_path_field, release_params};
 use crate::error::WebError;
 use atr_storage::quarantine::{Upload, UploadOutcome};
 
-use crate::{ops, pages, uploads, views};
+use crate::{cache, ops, pages, uploads, views};
 
 /// How many refused uploads the compose page lists (newest first).
 const REFUSALS_SHOWN: usize = 5;
 
+/// The compose page: the release's part comes from the page cache (checked against the
+/// database's change stamps on every request), the chrome is rendered for this request.
 #[handler]
 pub(crate) async fn compose(
     req: &mut Request,
@@ -26,17 +29,44 @@ pub(crate) async fn compose(
 ) -> Result<(), WebError> {
     let cx = Cx::of(depot);
     let (p, v) = release_params(req)?;
-    let at = now();
-    let (view, (pending, refused)) = cx
-        .run(move |s| {
-            Ok((views::compose(s, &p, &v, at)?, uploads::quarantine_status(s, &p, &v, REFUSALS_SHOWN)?))
-        })
-        .await?;
+    let listing = pages::compose::Listing::from_query(
+        req.query::<String>("show").as_deref(),
+        req.query::<String>("page").as_deref(),
+    );
+    let (at, cache) = (now(), Arc::clone(&cx.app.pages));
+    let data = cx.run(move |s| cache.compose(s, &p, &v, at, REFUSALS_SHOWN)).await?;
+    let view = &data.view;
     authorise(&cx.actor, Action::ViewRelease, &view.project.committee_key)?;
     let can_edit = view.release.phase == atr_core::model::ReleasePhase::Draft
         && authorise(&cx.actor, Action::AddRevision, &view.project.committee_key).is_ok();
-    let quarantine = pages::compose::Quarantine { pending: &pending, refused: &refused };
-    cx.render(res, pages::compose::compose(&cx.chrome(), &view, &quarantine, can_edit));
+    let key = cache::BodyKey { can_edit, page: listing.page, filter: listing.filter };
+    let body = cx.app.pages.compose_body(&data, key, || {
+        let quarantine = pages::compose::Quarantine { pending: &data.pending, refused: &data.refused };
+        pages::compose::compose_body(view, &quarantine, can_edit, &listing).into_string()
+    });
+    let refresh = !view.ongoing.is_empty() || !data.pending.is_empty();
+    cx.render(res, pages::compose::compose(&cx.chrome(), view, refresh, &body, can_edit));
+    Ok(())
+}
+
+/// The actions on one file of a draft (checksums, SBOM, delete), for those who may change it.
+#[handler]
+pub(crate) async fn file_actions(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), WebError> {
+    let cx = Cx::of(depot);
+    let ((p, v), path) = (release_params(req)?, path_param(req)?);
+    let actor = cx.actor.clone();
+    let view = cx
+        .run(move |s| {
+            ops::authorise_project(s, &actor, &p, Action::AddRevision)?;
+            views::file_actions(s, &p, &v, &path)
+        })
+        .await?;
+    let can_edit = view.release.phase == atr_core::model::ReleasePhase::Draft;
+    cx.render(res, pages::compose::file_actions(&cx.chrome(), &view, can_edit));
     Ok(())
 }
 

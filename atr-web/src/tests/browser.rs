@@ -89,6 +89,13 @@ async fn submit_in(c: &Client, form_xpath: &str) -> Step {
     and_wait(c, async { button.click().await.map_err(|e| e.to_string()) }).await
 }
 
+/// Follows the link to `href` on the current page.
+async fn click_link(c: &Client, href: &str) -> Step {
+    let link =
+        c.find(Locator::XPath(&format!("//a[@href='{href}']"))).await.map_err(|e| format!("{href}: {e}"))?;
+    and_wait(c, async { link.click().await.map_err(|e| e.to_string()) }).await
+}
+
 async fn fill(c: &Client, css: &str, text: &str) -> Step {
     let field = c.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
     field.send_keys(text).await.map_err(|e| format!("{css}: {e}"))
@@ -175,7 +182,9 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     let page = source(c).await?;
     check(page.contains("Added key ") && page.contains("1913BD07F118B758"), "key added", &page)?;
 
+    // Actions on a file are on its own page, linked from its row of the compose page.
     c.goto(&format!("{base}/compose/test-client/0.1")).await.map_err(e)?;
+    click_link(c, &format!("/draft/file/test-client/0.1/{TARBALL}")).await?;
     let hashgen = format!(
         "//form[input[@name='path' and @value='{TARBALL}'] and input[@name='hash_type' and @value='sha256']]"
     );
@@ -183,6 +192,7 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     let page = source(c).await?;
     check(page.contains(&format!("Generated {TARBALL}.sha256.")), "sha256 generated", &page)?;
 
+    click_link(c, &format!("/draft/file/test-client/0.1/{TARBALL}.sha512")).await?;
     let delete = format!(
         "//form[@action='/draft/delete-file/test-client/0.1' and input[@name='path' and @value='{TARBALL}.sha512']]"
     );

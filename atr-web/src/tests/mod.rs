@@ -9,6 +9,7 @@ mod distributions;
 mod lifecycle_browser;
 mod mail;
 mod oidc;
+mod page_cache;
 mod roles;
 mod sbom_policy;
 mod snapshots;
@@ -99,6 +100,7 @@ impl TestApp {
             session_key: session::load_or_create_key(&state.join("secrets/session.key")).unwrap(),
             secure_cookies: false,
             upload_limit: 1 << 20,
+            pages: Arc::default(),
         };
         let alice_password = passwords["alice"].clone();
         TestApp { _dir: dir, service: routes::service(app.clone()), app, storage, passwords, alice_password }

@@ -24,6 +24,7 @@ const GETS: &[(&str, [u16; 5])] = &[
     ("/upload/test-client/0.1", [UNAUTH, OK, OK, OK, FORBIDDEN]),
     ("/report/test-client/0.1/README.txt", [OK; 5]),
     ("/file/test-client/0.1/README.txt", [OK; 5]),
+    ("/draft/file/test-client/0.1/README.txt", [UNAUTH, OK, OK, OK, FORBIDDEN]),
     ("/revisions/test-client/0.1", [OK; 5]),
     ("/compose/test-client/9.9", [404; 5]),
     ("/ignores/test-client", [OK; 5]),
