@@ -7,6 +7,7 @@
 //!   finished/<project>/<version>/            announced releases
 //!   downloads/<committee>/…                  public download tree (hard links to finished files)
 //!   quarantine/<id>/                         uploads held until their archives are validated
+//!   ssh-uploads/<name>/                      interim trees of rsync uploads in progress (SSH service)
 //!   tmp/                                     interim directories; cleaned on open
 //!   tmp/<session>/                           scratch of one open `Storage` (locked while it lives)
 //!   locks/                                   lock files (open, per-release revision locks)
@@ -96,6 +97,17 @@ impl Layout {
         self.quarantine().join(id.to_string())
     }
 
+    /// Interim trees of rsync uploads in progress: the SSH service owns this directory (one
+    /// service per state directory) and empties it when it starts.
+    pub fn ssh_uploads(&self) -> PathBuf {
+        self.root.join("ssh-uploads")
+    }
+
+    /// `ssh-uploads/<name>/`: the interim tree of one rsync upload.
+    pub fn ssh_upload(&self, name: &str) -> PathBuf {
+        self.ssh_uploads().join(name)
+    }
+
     /// Interim directories; anything here that no live process holds is removed on open.
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
@@ -159,5 +171,6 @@ mod tests {
         assert_eq!(l.release_lock(&p, &v), Path::new("/s/locks/releases/foo/1.0.0-rc1.lock"));
         assert_eq!(l.session_lock("x"), Path::new("/s/tmp/x/session.lock"));
         assert_eq!(l.quarantined_upload(12), Path::new("/s/quarantine/12"));
+        assert_eq!(l.ssh_upload("foo-1.0-3"), Path::new("/s/ssh-uploads/foo-1.0-3"));
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Tx, json_col, parse_col, rev_opt, to_json, ts, ts_opt};
 use crate::error::{DbContext, StorageError};
-use crate::planning::{PlanOutcome, hash_file};
+use crate::planning::{FileHashes, PlanOutcome, hash_file};
 use crate::revision::NewRevision;
 use crate::{Storage, session};
 
@@ -51,6 +51,229 @@ pub struct Upload<'r> {
 impl std::fmt::Debug for Upload<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upload").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Size of the buffer between a staged file and its disk file.
+const STAGE_BUFFER: usize = 1 << 20;
+
+/// Once this many bytes of a staged file are written, the kernel is asked to start writing them
+/// to disk, so the final fsync does not wait for the whole file.
+const WRITEBACK_EVERY: u64 = 32 << 20;
+
+/// An upload being received. Its files are written once, into a directory of the storage
+/// handle's scratch area under the state directory (the file system of revisions and
+/// quarantine), and hashed (BLAKE3, as storage records them) while they are written, so
+/// [`Storage::upload_staged`] hard-links them into a revision or renames them into quarantine
+/// without copying or reading them again.
+///
+/// Dropping it without [`Storage::upload_staged`] removes every file written so far.
+#[derive(Debug)]
+pub struct StagedUpload {
+    dir: PathBuf,
+    files: Vec<StagedFile>,
+    removals: Vec<RelPath>,
+    bytes: u64,
+    counter: u64,
+}
+
+#[derive(Debug)]
+struct StagedFile {
+    path: RelPath,
+    size: u64,
+    hash: String,
+    at: PathBuf,
+}
+
+impl StagedUpload {
+    /// Starts the file `path`; write its content to the returned writer, then call
+    /// [`StagedWriter::finish`]. Refuses a path the upload already holds.
+    pub fn begin(&mut self, path: RelPath) -> Result<StagedWriter<'_>, StorageError> {
+        if self.files.iter().any(|f| f.path == path) {
+            return Err(StorageError::PathConflict {
+                path: path.to_string(),
+                reason: "the upload holds a file of that name already",
+            });
+        }
+        let at = self.dir.join(format!("f{}", self.counter));
+        self.counter += 1;
+        let file = fs::File::create_new(&at).map_err(StorageError::io("create", &at))?;
+        Ok(StagedWriter {
+            upload: self,
+            path,
+            at,
+            out: Some(std::io::BufWriter::with_capacity(STAGE_BUFFER, file)),
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            synced_to: 0,
+        })
+    }
+
+    /// Streams `reader` to the end as the file `path`; returns its size.
+    pub fn add(&mut self, path: RelPath, reader: &mut dyn Read) -> Result<u64, StorageError> {
+        let mut w = self.begin(path)?;
+        let at = w.at.clone();
+        std::io::copy(reader, &mut w).map_err(StorageError::io("write", &at))?;
+        w.finish()
+    }
+
+    /// Adds the existing file `source` (on the state directory's file system) as `path` by a
+    /// hard link, reading it once for its hash; returns its size.
+    pub fn link(&mut self, path: RelPath, source: &Path) -> Result<u64, StorageError> {
+        if self.files.iter().any(|f| f.path == path) {
+            return Err(StorageError::PathConflict {
+                path: path.to_string(),
+                reason: "the upload holds a file of that name already",
+            });
+        }
+        let meta = fs::symlink_metadata(source).map_err(StorageError::io("inspect", source))?;
+        if !meta.is_file() {
+            return Err(StorageError::PathConflict {
+                path: path.to_string(),
+                reason: "the source is not a regular file",
+            });
+        }
+        let at = self.dir.join(format!("f{}", self.counter));
+        self.counter += 1;
+        fs::hard_link(source, &at).map_err(StorageError::io("hard-link", source))?;
+        let hash = hash_file(&at)?;
+        self.bytes += meta.len();
+        self.files.push(StagedFile { path, size: meta.len(), hash, at });
+        Ok(meta.len())
+    }
+
+    /// Records that the upload removes `path` from the latest revision (rsync `--delete`).
+    pub fn remove(&mut self, path: RelPath) {
+        if !self.removals.contains(&path) {
+            self.removals.push(path);
+        }
+    }
+
+    /// Moves every file under the directory `dir` (a form's target directory, which may arrive
+    /// after the files).
+    pub fn prefix(&mut self, dir: &RelPath) {
+        for f in &mut self.files {
+            f.path = dir.join(&f.path);
+        }
+    }
+
+    /// The paths of the files, in the order they were added.
+    pub fn paths(&self) -> impl ExactSizeIterator<Item = &RelPath> {
+        self.files.iter().map(|f| &f.path)
+    }
+
+    /// The paths it removes.
+    pub fn removals(&self) -> &[RelPath] {
+        &self.removals
+    }
+
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether it holds no file (removals aside).
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The bytes of every finished file.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for StagedUpload {
+    fn drop(&mut self) {
+        let _ = session::remove_tree(&self.dir);
+    }
+}
+
+/// One file of a [`StagedUpload`] being written: every byte goes to disk and into the hash
+/// once. Dropped without [`StagedWriter::finish`], the partial file is removed.
+pub struct StagedWriter<'u> {
+    upload: &'u mut StagedUpload,
+    path: RelPath,
+    at: PathBuf,
+    out: Option<std::io::BufWriter<fs::File>>,
+    hasher: blake3::Hasher,
+    size: u64,
+    synced_to: u64,
+}
+
+impl std::fmt::Debug for StagedWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedWriter")
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedWriter<'_> {
+    /// The bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Completes the file; returns its size.
+    pub fn finish(mut self) -> Result<u64, StorageError> {
+        let out = self.out.take().expect("taken only here");
+        out.into_inner().map_err(|e| StorageError::io("write", &self.at)(e.into_error()))?;
+        let file = StagedFile {
+            path: self.path.clone(),
+            size: self.size,
+            hash: format!("blake3:{}", self.hasher.finalize().to_hex()),
+            at: self.at.clone(),
+        };
+        self.upload.bytes += self.size;
+        self.upload.files.push(file);
+        Ok(self.size)
+    }
+
+    /// Starts the disk write of what was flushed since the last call (the data stays in the page
+    /// cache; the fsync before the revision or quarantine row then has little left to do).
+    fn start_writeback(&mut self) {
+        let Some(out) = &self.out else { return };
+        let flushed = self.size - out.buffer().len() as u64;
+        if flushed < self.synced_to + WRITEBACK_EVERY {
+            return;
+        }
+        start_writeback(out.get_ref(), self.synced_to, flushed - self.synced_to);
+        self.synced_to = flushed;
+    }
+}
+
+/// Asks Linux to start writing `len` bytes at `offset` of `file` to disk, without waiting.
+fn start_writeback(file: &fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd as _;
+    let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(offset), libc::off64_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a valid open descriptor and a range; the call only schedules I/O (advisory).
+    let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+impl std::io::Write for StagedWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let out = self.out.as_mut().ok_or_else(|| std::io::Error::other("the file is finished"))?;
+        out.write_all(buf)?;
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        self.start_writeback();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for StagedWriter<'_> {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.at);
+        }
     }
 }
 
@@ -123,6 +346,9 @@ pub struct Quarantined {
     pub status: QuarantineStatus,
     /// The files.
     pub files: Vec<QuarantinedFile>,
+    /// Files of the latest revision the upload removes (rsync `--delete`), applied together with
+    /// the files when the upload is accepted.
+    pub removals: Vec<RelPath>,
     /// Why it was refused (status `failed`).
     pub error: Option<String>,
     /// The revision it became (status `accepted`).
@@ -171,7 +397,40 @@ pub enum UploadOutcome {
 const COLUMNS: &str = "id, project_key, version_key, requested_by, description, created_at, status, files, \
      error, revision_number, finished_at";
 
+/// One entry of the `files` column: a file of the upload, or (`removed`) a path it removes.
+/// Rows written before removals existed hold files only and read the same.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredEntry {
+    path: RelPath,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    hash: String,
+    #[serde(default)]
+    archive: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    removed: bool,
+}
+
+impl StoredEntry {
+    fn file(f: &QuarantinedFile) -> StoredEntry {
+        StoredEntry {
+            path: f.path.clone(),
+            size: f.size,
+            hash: f.hash.clone(),
+            archive: f.archive,
+            removed: false,
+        }
+    }
+
+    fn removal(path: &RelPath) -> StoredEntry {
+        StoredEntry { path: path.clone(), size: 0, hash: String::new(), archive: false, removed: true }
+    }
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quarantined> {
+    let entries: Vec<StoredEntry> = json_col(r, 7)?;
+    let (removed, kept): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| e.removed);
     Ok(Quarantined {
         id: r.get(0)?,
         project_key: parse_col(r, 1)?,
@@ -180,7 +439,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Quarantined> {
         description: r.get(4)?,
         created: ts(r, 5)?,
         status: parse_col(r, 6)?,
-        files: json_col(r, 7)?,
+        files: kept
+            .into_iter()
+            .map(|e| QuarantinedFile { path: e.path, size: e.size, hash: e.hash, archive: e.archive })
+            .collect(),
+        removals: removed.into_iter().map(|e| e.path).collect(),
         error: r.get(8)?,
         revision_number: rev_opt(r, 9)?,
         finished: ts_opt(r, 10)?,
@@ -238,23 +501,60 @@ impl Tx<'_> {
 impl Storage {
     /// The directory of quarantined upload `id` (its files keep their revision paths below it).
     pub fn quarantine_dir(&self, id: i64) -> PathBuf {
-        self.quarantine_root().join(id.to_string())
+        self.layout().quarantined_upload(id)
     }
 
     fn quarantine_root(&self) -> PathBuf {
-        self.layout().root().join("quarantine")
+        self.layout().quarantine()
     }
 
     /// Stores uploaded files: straight into a new draft revision, or into quarantine when any of
     /// them is an archive (see the module docs). `req` describes the revision to make.
+    ///
+    /// Each reader is streamed once into [`Storage::stage_upload`]'s area and hashed on the way;
+    /// see [`Storage::upload_staged`].
     pub fn upload(&self, req: &NewRevision, uploads: Vec<Upload<'_>>) -> Result<UploadOutcome, StorageError> {
-        if !uploads.iter().any(|u| needs_quarantine(&u.path)) {
-            let (revision, (), plan) = self.create_draft_revision(req, |dir| {
-                for u in uploads {
-                    dir.write_from(&u.path, u.reader)?;
-                }
-                Ok::<_, StorageError>(())
-            })?;
+        let mut staged = self.stage_upload()?;
+        for u in uploads {
+            staged.add(u.path, u.reader)?;
+        }
+        self.upload_staged(req, staged)
+    }
+
+    /// A new, empty [`StagedUpload`]: a directory of this storage handle's scratch area under the
+    /// state directory, so its files can be hard-linked into a revision or renamed into
+    /// quarantine without a copy.
+    pub fn stage_upload(&self) -> Result<StagedUpload, StorageError> {
+        let dir = self.session().scratch("upload");
+        fs::create_dir(&dir).map_err(StorageError::io("create directory", &dir))?;
+        Ok(StagedUpload { dir, files: Vec::new(), removals: Vec::new(), bytes: 0, counter: 0 })
+    }
+
+    /// Stores a staged upload: a new draft revision (the latest one, minus the staged removals,
+    /// plus the staged files, hard-linked) when no file is an archive; otherwise the files and
+    /// removals are held in quarantine until the validation task decides, and the revision made
+    /// on acceptance applies both. The files are not read again: their hashes were taken while
+    /// they were written.
+    pub fn upload_staged(
+        &self,
+        req: &NewRevision,
+        staged: StagedUpload,
+    ) -> Result<UploadOutcome, StorageError> {
+        if !staged.files.iter().any(|f| needs_quarantine(&f.path)) {
+            let sources: Vec<(RelPath, PathBuf)> =
+                staged.files.iter().map(|f| (f.path.clone(), f.at.clone())).collect();
+            let known: FileHashes = staged.files.iter().map(|f| (f.path.clone(), f.hash.clone())).collect();
+            let mut reused = 0;
+            let (revision, (), plan) = self.create_draft_revision_then(
+                req,
+                &sources,
+                &staged.removals,
+                &known,
+                &[],
+                &mut reused,
+                |_, _| Ok(()),
+            )?;
+            drop(staged);
             return Ok(UploadOutcome::Revision { revision, plan });
         }
         // Refuse early what would be refused at acceptance (no release, wrong phase).
@@ -273,38 +573,38 @@ impl Storage {
             Ok(())
         })?;
 
-        let stage = self.session().scratch("quarantine");
+        // Arrange the flat staged files as the tree quarantine keeps (renames: no copy), fsynced.
+        let stage = staged.dir.join("tree");
         fs::create_dir(&stage).map_err(StorageError::io("create directory", &stage))?;
-        let staged = (|| {
-            let mut files = Vec::new();
-            for u in uploads {
-                let mut target = stage.clone();
-                target.extend(u.path.segments());
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent).map_err(StorageError::io("create directory", parent))?;
-                }
-                let mut f = fs::File::create_new(&target).map_err(StorageError::io("create", &target))?;
-                let size = std::io::copy(u.reader, &mut f).map_err(StorageError::io("write", &target))?;
-                f.sync_all().map_err(StorageError::io("fsync", &target))?;
-                files.push(QuarantinedFile {
-                    hash: hash_file(&target)?,
-                    archive: needs_quarantine(&u.path),
-                    path: u.path,
-                    size,
+        let mut entries = Vec::with_capacity(staged.files.len() + staged.removals.len());
+        for f in &staged.files {
+            let mut target = stage.clone();
+            target.extend(f.path.segments());
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(StorageError::io("create directory", parent))?;
+            }
+            if fs::symlink_metadata(&target).is_ok() {
+                return Err(StorageError::PathConflict {
+                    path: f.path.to_string(),
+                    reason: "a directory of that name is in the same upload",
                 });
             }
-            Ok::<_, StorageError>(files)
-        })();
-        let files = match staged {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = session::remove_tree(&stage);
-                return Err(e);
-            }
-        };
+            fs::rename(&f.at, &target)
+                .map_err(StorageError::io("move into the quarantine stage", &target))?;
+            fs::File::open(&target)
+                .and_then(|file| file.sync_all())
+                .map_err(StorageError::io("fsync", &target))?;
+            entries.push(StoredEntry::file(&QuarantinedFile {
+                path: f.path.clone(),
+                size: f.size,
+                hash: f.hash.clone(),
+                archive: needs_quarantine(&f.path),
+            }));
+        }
+        entries.extend(staged.removals.iter().map(StoredEntry::removal));
         let root = self.quarantine_root();
         fs::create_dir_all(&root).map_err(StorageError::io("create directory", &root))?;
-        let result = self.write(|tx| {
+        let (quarantined, task) = self.write(|tx| {
             tx.conn()
                 .execute(
                     "INSERT INTO quarantine (project_key, version_key, requested_by, description, created_at, files)
@@ -315,7 +615,7 @@ impl Storage {
                         req.author.as_str(),
                         req.description,
                         req.now.unix(),
-                        to_json(&files)
+                        to_json(&entries)
                     ],
                 )
                 .doing("recording a quarantined upload")?;
@@ -337,15 +637,10 @@ impl Storage {
             session::remove_tree(&target)?;
             fs::rename(&stage, &target).map_err(StorageError::io("move the upload into quarantine at", &target))?;
             let quarantined = tx.quarantined(id)?.expect("inserted above");
-            Ok::<_, StorageError>((quarantined, task, target))
-        });
-        match result {
-            Ok((quarantined, task, _)) => Ok(UploadOutcome::Quarantined { quarantined, task }),
-            Err(e) => {
-                let _ = session::remove_tree(&stage);
-                Err(e)
-            }
-        }
+            Ok::<_, StorageError>((quarantined, task))
+        })?;
+        drop(staged);
+        Ok(UploadOutcome::Quarantined { quarantined, task })
     }
 
     /// Turns validated upload `id` into a new draft revision (its checks planned in the same
@@ -378,8 +673,24 @@ impl Storage {
         );
         req.phases = vec![atr_core::model::ReleasePhase::Draft];
         let mut reused = 0;
-        let (revision, (), plan) =
-            self.create_draft_revision_then(&req, &dir, &q.files, precomputed, &mut reused, |tx, rev| {
+        let sources: Vec<(RelPath, PathBuf)> = q
+            .files
+            .iter()
+            .map(|f| {
+                let mut src = dir.clone();
+                src.extend(f.path.segments());
+                (f.path.clone(), src)
+            })
+            .collect();
+        let known: FileHashes = q.files.iter().map(|f| (f.path.clone(), f.hash.clone())).collect();
+        let (revision, (), plan) = self.create_draft_revision_then(
+            &req,
+            &sources,
+            &q.removals,
+            &known,
+            precomputed,
+            &mut reused,
+            |tx, rev| {
                 if !tx.finish_quarantine(id, QuarantineStatus::Accepted, None, Some(rev.number), now)? {
                     return Err(StorageError::AlreadyExists {
                         what: "decision for quarantined upload",
@@ -387,7 +698,8 @@ impl Storage {
                     });
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         let _ = session::remove_tree(&dir);
         Ok((revision, plan, reused))
     }
@@ -419,11 +731,15 @@ impl Storage {
         Ok(q)
     }
 
+    /// A draft revision: the latest one minus `removals` (those still there), plus `sources`
+    /// hard-linked as their paths; files whose hash is in `known` are not read again.
+    #[expect(clippy::too_many_arguments, reason = "one private helper of the two upload paths")]
     fn create_draft_revision_then(
         &self,
         req: &NewRevision,
-        dir: &Path,
-        files: &[QuarantinedFile],
+        sources: &[(RelPath, PathBuf)],
+        removals: &[RelPath],
+        known: &FileHashes,
         precomputed: &[Precomputed],
         reused: &mut usize,
         in_tx: impl FnOnce(&Tx<'_>, &Revision) -> Result<(), StorageError>,
@@ -434,12 +750,15 @@ impl Storage {
         let (rev, ()) = self.create_revision_with(
             req,
             |interim| {
-                for f in files {
-                    let mut src = dir.to_path_buf();
-                    src.extend(f.path.segments());
-                    interim.link_file(&f.path, &src)?;
+                for rel in removals {
+                    if interim.contains(rel) {
+                        interim.remove(rel)?;
+                    }
                 }
-                *hashes.borrow_mut() = Some(crate::planning::hash_tree(interim.root())?);
+                for (rel, src) in sources {
+                    interim.link_file(rel, src)?;
+                }
+                *hashes.borrow_mut() = Some(hash_tree_known(interim.root(), known)?);
                 Ok::<_, StorageError>(())
             },
             |tx, rev| {
@@ -454,6 +773,23 @@ impl Storage {
         )?;
         Ok((rev, (), plan))
     }
+}
+
+/// [`crate::planning::hash_tree`], taking the hashes in `known` instead of reading those files.
+fn hash_tree_known(root: &Path, known: &FileHashes) -> Result<FileHashes, StorageError> {
+    let mut out = FileHashes::new();
+    for rel in crate::revision::list_files(root)? {
+        let hash = match known.get(&rel) {
+            Some(h) => h.clone(),
+            None => {
+                let mut p = root.to_path_buf();
+                p.extend(rel.segments());
+                hash_file(&p)?
+            }
+        };
+        out.insert(rel, hash);
+    }
+    Ok(out)
 }
 
 /// Completes the planned archive tasks whose inputs match a precomputed check; returns how many.

@@ -11,7 +11,8 @@
 //! | `state_dir` | `ATR_STATE_DIR` | `./state` | database, revisions, downloads, temporary files (only in an `ATR_CONFIG` file) |
 //! | `https_bind` | `ATR_HTTPS_BIND` | `127.0.0.1:8080` | address of the web server |
 //! | `ssh_bind` | `ATR_SSH_BIND` | `127.0.0.1:2222` | address of the SSH service for rsync uploads; `off` for none |
-//! | `upload_max_bytes` | `ATR_UPLOAD_MAX_BYTES` | 2 GiB | largest upload request |
+//! | `upload_max_bytes` | `ATR_UPLOAD_MAX_BYTES` | 2 GiB | largest upload request (web form, API); also the largest file of an rsync upload |
+//! | `rsync_max_bytes` | `ATR_RSYNC_MAX_BYTES` | 8 GiB | most bytes of new or changed files one rsync upload may bring |
 //! | `workers` | `ATR_WORKERS` | one per core | check workers `serve` runs; 0 when they run elsewhere |
 //! | `plain_http` | `ATR_PLAIN_HTTP` | false | plain HTTP behind a TLS-terminating reverse proxy |
 //! | `secure_cookies` | `ATR_SECURE_COOKIES` | true | the `Secure` flag of session cookies |
@@ -51,8 +52,10 @@ pub(crate) struct Config {
     pub(crate) state_dir: PathBuf,
     /// Address the web server listens on.
     pub(crate) https_bind: SocketAddr,
-    /// The largest upload request accepted, in bytes.
+    /// The largest upload request accepted, in bytes; also the largest file of an rsync upload.
     pub(crate) upload_max_bytes: usize,
+    /// The most bytes of new or changed files one rsync upload may bring (`ATR_RSYNC_MAX_BYTES`).
+    pub(crate) rsync_max_bytes: u64,
     /// How many worker processes the embedded manager keeps alive (0: none; `None`: one per core).
     pub(crate) workers: Option<usize>,
     /// Serve plain HTTP instead of HTTPS, for running behind a TLS-terminating reverse proxy
@@ -352,6 +355,7 @@ struct FileConfig {
     https_bind: Option<SocketAddr>,
     ssh_bind: Option<String>,
     upload_max_bytes: Option<usize>,
+    rsync_max_bytes: Option<u64>,
     workers: Option<usize>,
     plain_http: Option<bool>,
     secure_cookies: Option<bool>,
@@ -369,6 +373,7 @@ impl Config {
             state_dir: PathBuf::from("./state"),
             https_bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             upload_max_bytes: 2 << 30,
+            rsync_max_bytes: 8 << 30,
             workers: None,
             plain_http: false,
             secure_cookies: true,
@@ -466,6 +471,9 @@ impl Config {
         if let Some(v) = f.upload_max_bytes {
             self.upload_max_bytes = v;
         }
+        if let Some(v) = f.rsync_max_bytes {
+            self.rsync_max_bytes = v;
+        }
         if let Some(v) = f.workers {
             self.workers = Some(v);
         }
@@ -492,6 +500,7 @@ impl Config {
     /// - `ATR_STATE_DIR`: the state directory (default `./state`).
     /// - `ATR_HTTPS_BIND`: the listening address (default `127.0.0.1:8080`).
     /// - `ATR_UPLOAD_MAX_BYTES`: the largest upload request in bytes (default 2 GiB).
+    /// - `ATR_RSYNC_MAX_BYTES`: the most bytes of new or changed files in one rsync upload (default 8 GiB).
         if let Some(m) = f.mail {
             self.mail = m;
         }
@@ -525,6 +534,11 @@ impl Config {
         if let Some(max) = env("ATR_UPLOAD_MAX_BYTES") {
             config.upload_max_bytes = max.parse().with_context(|| {
                 format!("ATR_UPLOAD_MAX_BYTES={max:?} is not a number of bytes such as 2147483648")
+            })?;
+        }
+        if let Some(max) = env("ATR_RSYNC_MAX_BYTES") {
+            config.rsync_max_bytes = max.parse().with_context(|| {
+                format!("ATR_RSYNC_MAX_BYTES={max:?} is not a number of bytes such as 8589934592")
             })?;
         }
         if let Some(n) = env("ATR_WORKERS") {
@@ -631,6 +645,7 @@ mod tests {
             "https_bind",
             "ssh_bind",
             "upload_max_bytes",
+            "rsync_max_bytes",
             "workers",
             "plain_http",
             "secure_cookies",

@@ -127,3 +127,90 @@ fn a_pending_upload_is_counted_in_the_release_state_so_no_vote_starts_meanwhile(
     let state = s.release_state(&project_key(), &version_key(), NOW).unwrap();
     assert_eq!(state.checks.quarantined, 0, "an accepted upload is no longer pending");
 }
+
+#[test]
+fn a_staged_file_is_written_once_and_linked_into_the_revision_with_its_streamed_hash() {
+    use std::io::Write as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut staged = s.stage_upload().unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut w = staged.begin(rel("big.bin")).unwrap();
+    for piece in content.chunks(70_001) {
+        w.write_all(piece).unwrap();
+    }
+    assert_eq!(w.finish().unwrap(), content.len() as u64);
+    assert!(staged.begin(rel("big.bin")).is_err(), "one file per name");
+    staged.prefix(&rel("docs"));
+    assert_eq!(staged.paths().collect::<Vec<_>>(), [&rel("docs/big.bin")]);
+    let UploadOutcome::Revision { revision, .. } = s.upload_staged(&new_rev("upload"), staged).unwrap()
+    else {
+        panic!("expected a revision")
+    };
+    let placed = s.layout().revision(&project_key(), &version_key(), revision.number).join("docs/big.bin");
+    assert_eq!(std::fs::read(&placed).unwrap(), content);
+    assert_eq!(std::fs::metadata(&placed).unwrap().nlink(), 1, "the staged name is gone; one copy on disk");
+    let expected = format!("blake3:{}", blake3::hash(&content).to_hex());
+    assert_eq!(atr_storage::planning::hash_file(&placed).unwrap(), expected);
+    let tmp_files = walk_files(&s.layout().tmp());
+    assert!(tmp_files.iter().all(|p| p.ends_with("session.lock")), "nothing left in tmp: {tmp_files:?}");
+}
+
+#[test]
+fn an_abandoned_staged_upload_leaves_nothing() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut staged = s.stage_upload().unwrap();
+    staged.add(rel("a.txt"), &mut &b"a"[..]).unwrap();
+    let mut w = staged.begin(rel("partial.bin")).unwrap();
+    w.write_all(&[1u8; 4096]).unwrap();
+    drop(w);
+    assert_eq!(staged.len(), 1, "the unfinished file is not part of the upload");
+    drop(staged);
+    let tmp_files = walk_files(&s.layout().tmp());
+    assert!(tmp_files.iter().all(|p| p.ends_with("session.lock")), "nothing left in tmp: {tmp_files:?}");
+    assert_eq!(s.read(|tx| tx.latest_revision(&project_key(), &version_key())).unwrap(), None);
+}
+
+#[test]
+fn removals_travel_with_a_quarantined_upload_into_one_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = seeded(dir.path());
+    let mut first = s.stage_upload().unwrap();
+    first.add(rel("old.txt"), &mut &b"old"[..]).unwrap();
+    first.add(rel("keep.txt"), &mut &b"keep"[..]).unwrap();
+    let UploadOutcome::Revision { revision: r1, .. } = s.upload_staged(&new_rev("first"), first).unwrap()
+    else {
+        panic!("expected a revision")
+    };
+    let mut second = s.stage_upload().unwrap();
+    second.add(rel("foo-1.0.0.tar.gz"), &mut &b"archive bytes"[..]).unwrap();
+    second.remove(rel("old.txt"));
+    let UploadOutcome::Quarantined { quarantined, .. } = s.upload_staged(&new_rev("second"), second).unwrap()
+    else {
+        panic!("expected quarantine")
+    };
+    assert_eq!(quarantined.removals, [rel("old.txt")]);
+    assert_eq!(quarantined.files.len(), 1, "removals are not files");
+    assert_eq!(quarantined.files[0].hash, format!("blake3:{}", blake3::hash(b"archive bytes").to_hex()));
+    let (r2, _) = s.accept_quarantined(quarantined.id, NOW).unwrap();
+    assert_eq!(r2.parent, Some(r1.number), "one revision for the archive and the removal");
+    assert_eq!(
+        s.revision_files(&project_key(), &version_key(), r2.number).unwrap(),
+        [rel("foo-1.0.0.tar.gz"), rel("keep.txt")]
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk_files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}

@@ -131,7 +131,8 @@ fn form_error(e: ParseError) -> WebError {
     }
 }
 
-/// Streams the files to disk (salvo's temporary files, then into the interim revision) and makes one revision.
+/// Streams each file once into the state directory as it arrives (validated name first, size
+/// limit while streaming) and makes one revision, or one quarantined upload when it holds archives.
 #[handler]
 pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
     let cx = Cx::of(depot);
@@ -139,17 +140,16 @@ pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Respo
     let (actor, project) = (cx.actor.clone(), p.clone());
     // Refuse before a byte of the body is read.
     cx.run(move |s| ops::authorise_project(s, &actor, &project, Action::AddRevision)).await?;
-    let form = req.form_data().await.map_err(form_error)?;
-    let directory = form.fields.get("directory").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    let parts: Vec<FilePart> = form.files.get_vec("files").cloned().unwrap_or_default();
-    let targets = upload_targets(directory.as_deref(), &parts)?;
-    let description = match targets.as_slice() {
-        [(one, _)] => format!("Upload of {one}"),
-        many => format!("Upload of {} files", many.len()),
-    };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
-    let outcome = cx
-        .run(move |s| {
+    let outcome = if req.body().is_none() {
+        // The CSRF token came inside the form, so the session hoop has read the whole form
+        // already (under the route's size limit) into salvo's temporary files.
+        let form = req.form_data().await.map_err(form_error)?;
+        let directory = form.fields.get("directory").map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        let parts: Vec<FilePart> = form.files.get_vec("files").cloned().unwrap_or_default();
+        let targets = upload_targets(directory.as_deref(), &parts)?;
+        let description = describe(targets.iter().map(|(t, _)| t));
+        cx.run(move |s| {
             let mut opened = Vec::with_capacity(targets.len());
             for (target, part) in &targets {
                 let source: &PathBuf = part.path();
@@ -161,7 +161,20 @@ pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Respo
                 opened.iter_mut().map(|(path, reader)| Upload { path: path.clone(), reader }).collect();
             uploads::upload_files(s, &actor, &pp, &vv, &description, uploads, at)
         })
-        .await?;
+        .await?
+    } else {
+        let limit = u64::try_from(cx.app.upload_limit).unwrap_or(u64::MAX);
+        let mut form = uploads::receive_form(std::sync::Arc::clone(&cx.app.storage), req, limit).await?;
+        if let Some(dir) = &form.directory {
+            form.staged.prefix(dir);
+        }
+        if form.staged.is_empty() {
+            return Err(WebError::invalid("The upload holds no file; choose at least one."));
+        }
+        let description = describe(form.staged.paths());
+        cx.run(move |s| uploads::upload_staged_files(s, &actor, &pp, &vv, &description, form.staged, at))
+            .await?
+    };
     let to = format!("/compose/{p}/{v}");
     let message = match outcome {
         UploadOutcome::Revision { revision, .. } => {
@@ -175,6 +188,14 @@ pub(crate) async fn upload(req: &mut Request, depot: &mut Depot, res: &mut Respo
     };
     cx.redirect(res, &to, true, message);
     Ok(())
+}
+
+/// The revision description of an upload of `paths`.
+fn describe<'p>(mut paths: impl ExactSizeIterator<Item = &'p RelPath>) -> String {
+    match (paths.len(), paths.next()) {
+        (1, Some(one)) => format!("Upload of {one}"),
+        (n, _) => format!("Upload of {n} files"),
+    }
 }
 
 #[handler]

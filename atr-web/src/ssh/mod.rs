@@ -35,8 +35,8 @@ pub(crate) struct SshContext {
     pub(crate) storage: Arc<Storage>,
     /// Who is who (roles of a uid).
     pub(crate) accounts: Arc<AccountsCache>,
-    /// Where upload interim directories live (same file system as the revisions, for hard links).
-    pub(crate) uploads_dir: PathBuf,
+    /// Limits of one rsync upload.
+    pub(crate) limits: upload::Limits,
     /// The web address shown after an upload (`https://host:port`).
     pub(crate) web_url: String,
 }
@@ -94,7 +94,11 @@ pub(crate) async fn start_configured(
         let scheme = if config.plain_http { "http" } else { "https" };
         format!("{scheme}://{}", config.https_bind)
     };
-    match start(bind, &config.state_dir, Arc::clone(storage), Arc::clone(accounts), web_url).await {
+    let limits = upload::Limits {
+        file_bytes: u64::try_from(config.upload_max_bytes).unwrap_or(u64::MAX),
+        total_bytes: config.rsync_max_bytes,
+    };
+    match start(bind, &config.state_dir, Arc::clone(storage), Arc::clone(accounts), web_url, limits).await {
         Ok(task) => Some(task),
         Err(e) => {
             tracing::error!("the SSH service for rsync uploads is NOT running: {e:#}");
@@ -110,6 +114,7 @@ pub(crate) async fn start(
     storage: Arc<Storage>,
     accounts: Arc<AccountsCache>,
     web_url: String,
+    limits: upload::Limits,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use russh::server::Server as _;
     let (key, created) = load_or_create_host_key(state_dir)?;
@@ -117,8 +122,8 @@ pub(crate) async fn start(
     if created {
         tracing::info!(%fingerprint, "made the SSH host key {}", host_key_path(state_dir).display());
     }
-    let uploads_dir = state_dir.join("ssh-uploads");
-    upload::clean_leftovers(&uploads_dir)?;
+    // Interim trees live in the layout's `ssh-uploads/` (same file system as the revisions).
+    upload::clean_leftovers(&storage.layout().ssh_uploads())?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}; set ATR_SSH_BIND to a free address (or off)"))?;
@@ -131,7 +136,7 @@ pub(crate) async fn start(
         nodelay: true,
         ..Default::default()
     };
-    let cx = Arc::new(SshContext { storage, accounts, uploads_dir, web_url });
+    let cx = Arc::new(SshContext { storage, accounts, limits, web_url });
     tracing::info!(%fingerprint, "SSH service for rsync listening on {bind}");
     let mut server = handler::Server { cx };
     Ok(tokio::spawn(async move {

@@ -1,15 +1,22 @@
 //! One rsync transfer: the system `rsync --server` confined to an interim directory, its I/O
 //! piped to the SSH channel, and on success one new revision through atr-storage.
 //!
-//! Upload: the interim directory `ssh-uploads/<name>/` (state directory, same file system) is
-//! seeded with hard links to the latest revision's files, so rsync compares against them and
-//! `--delete` mirrors the client's tree. rsync replaces files rather than writing into them, and
-//! the server options keep the modes of the seeded files, so the revision's files are never
-//! changed. After rsync exits 0, the tree is compared by inode with the seed: changed files and
-//! removed files become one new revision ("File synchronisation through ssh, using rsync"), or,
-//! when any changed file is an archive, an upload held in quarantine until a worker validated
-//! it ([`atr_storage::Storage::upload`]); the session waits for that decision. Anything but
-//! success discards the interim directory and changes nothing.
+//! Upload: the interim directory `ssh-uploads/<name>/` (the storage layout's
+//! [`atr_storage::layout::Layout::ssh_upload`]: state directory, same file system) is seeded with
+//! hard links to the latest revision's files, so rsync compares against them and `--delete`
+//! mirrors the client's tree. rsync replaces files rather than writing into them, and the server
+//! options keep the modes of the seeded files, so the revision's files are never changed. After
+//! rsync exits 0, the tree is compared by inode with the seed: changed files (hard-linked, not
+//! copied) and removed files go through [`crate::uploads::upload_staged_files`] as one
+//! [`atr_storage::quarantine::StagedUpload`] and become one new revision ("File synchronisation
+//! through ssh, using rsync"), or, when any changed file is an archive, one upload held in
+//! quarantine (carrying the removals too) until a worker validated it; the session waits for that
+//! decision. Anything but success discards the interim directory and changes nothing.
+//!
+//! Limits ([`Limits`]): no new or changed file may exceed the per-file limit and together they
+//! may not exceed the per-upload total. The interim tree is measured while rsync runs (rsync is
+//! stopped as soon as a limit is passed) and once more, exactly, before anything is committed;
+//! the client reads why on its stderr and nothing is kept.
 //!
 //! Download: `rsync --server --sender` serves the latest revision's directory (read only).
 
@@ -25,16 +32,16 @@ use atr_core::lifecycle::{Command, apply};
 use atr_core::model::ReleasePhase;
 use atr_core::path::RelPath;
 use atr_core::permissions::{Action, Actor, authorise};
-use atr_storage::quarantine::{QuarantineStatus, Upload, UploadOutcome, needs_quarantine};
-use atr_storage::revision::NewRevision;
+use atr_storage::quarantine::{QuarantineStatus, UploadOutcome};
 use russh::server::Msg;
 use russh::{Channel, ChannelMsg};
+use salvo::http::StatusCode;
 use tokio::io::AsyncWriteExt as _;
 
 use super::SshContext;
 use super::command::{Direction, RsyncRequest};
 use crate::error::WebError;
-use crate::{handlers, ops};
+use crate::{handlers, ops, uploads};
 
 /// The description of every revision made by an rsync upload.
 pub(crate) const DESCRIPTION: &str = "File synchronisation through ssh, using rsync";
@@ -44,6 +51,87 @@ pub(crate) const DESCRIPTION: &str = "File synchronisation through ssh, using rs
 const QUARANTINE_WAIT: Duration = Duration::from_secs(600);
 
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
+
+/// How often the interim tree is measured while rsync runs.
+const MEASURE_EVERY: Duration = Duration::from_millis(250);
+
+/// The limits of one rsync upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Bytes of any one new or changed file (`upload_max_bytes`).
+    pub(crate) file_bytes: u64,
+    /// Bytes of all new or changed files together (`rsync_max_bytes`).
+    pub(crate) total_bytes: u64,
+}
+
+impl Limits {
+    /// The refusal when `sizes` (new or changed files with their sizes; rsync's temporary files
+    /// count too while it runs) pass a limit.
+    fn check<'a>(&self, sizes: impl IntoIterator<Item = (&'a str, u64)>) -> Result<(), String> {
+        let mut total = 0u64;
+        for (name, size) in sizes {
+            if size > self.file_bytes {
+                return Err(format!(
+                    "`{name}` is larger than the {} a file may have ({size} bytes or more); nothing was kept. \
+                     Upload large files another way, or ask the operator to raise upload_max_bytes.",
+                    human(self.file_bytes)
+                ));
+            }
+            total = total.saturating_add(size);
+            if total > self.total_bytes {
+                return Err(format!(
+                    "The upload brings more than the {} one rsync upload may bring; nothing was kept. \
+                     Upload in smaller parts, or ask the operator to raise rsync_max_bytes.",
+                    human(self.total_bytes)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `n` bytes for people ("2 GiB", "512 KiB", "100 bytes").
+fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// The file rsync is receiving into its temporary file `name` (`.NAME.XXXXXX`), else `name`.
+fn rsync_target_name(name: &str) -> &str {
+    match name.strip_prefix('.').and_then(|rest| rest.rsplit_once('.')) {
+        Some((target, suffix)) if suffix.len() == 6 && !target.is_empty() => target,
+        _ => name,
+    }
+}
+
+/// The regular files under `root` that are not seeded files (new, changed, or rsync's temporary
+/// files), with their sizes. Errors (a file renamed meanwhile) skip the entry.
+fn new_file_sizes(root: &Path, seed: &HashMap<RelPath, (u64, u64)>) -> Vec<(String, u64)> {
+    let seeded: std::collections::HashSet<(u64, u64)> = seed.values().copied().collect();
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.path().symlink_metadata() else { continue };
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if meta.is_dir() {
+                stack.push((entry.path(), format!("{prefix}{file_name}/")));
+                continue;
+            }
+            let name = format!("{prefix}{}", rsync_target_name(&file_name));
+            if meta.is_file() && !seeded.contains(&(meta.dev(), meta.ino())) {
+                out.push((name, meta.len()));
+            }
+        }
+    }
+    out
+}
 
 /// Removes interim directories left by a previous run (one SSH service per state directory).
 pub(crate) fn clean_leftovers(dir: &Path) -> anyhow::Result<()> {
@@ -70,6 +158,9 @@ impl Drop for Interim {
         }
     }
 }
+
+/// The seeded files of an interim tree and their (device, inode).
+type Seed = HashMap<RelPath, (u64, u64)>;
 
 /// What was decided before rsync runs.
 #[derive(Debug)]
@@ -146,7 +237,11 @@ async fn transfer(
         Prepared::Upload { interim, .. } => interim.root.clone(),
         Prepared::Download { root } => root.clone(),
     };
-    let result = run_rsync(request, &root, rd, wr).await;
+    let watch = match &prepared {
+        Prepared::Upload { seed, .. } => Some((cx.limits, seed.clone())),
+        Prepared::Download { .. } => None,
+    };
+    let result = run_rsync(request, &root, watch, rd, wr).await;
     if let Prepared::Upload { seed_root: Some(seed_root), seed, .. } = &prepared {
         // rsync makes a read-only file writable before it deletes it (`--delete`) unless it
         // runs as root; that file is still part of the seeded revision, so restore its mode.
@@ -179,7 +274,7 @@ async fn transfer(
             Ok(Some(format!("ATR: No file changed; revision unchanged.\nATR: {compose}\n")))
         }
         Committed::Revision(n) => Ok(Some(format!("ATR: Created revision {n} of {p} {v}\nATR: {compose}\n"))),
-        Committed::Quarantined { id, deleted } => {
+        Committed::Quarantined { id } => {
             let _ = wr
                 .extended_data_bytes(
                     1,
@@ -193,21 +288,8 @@ async fn transfer(
                     "ATR: The archives are still being validated; the new revision appears on {compose}\n"
                 )));
             };
-            if deleted.is_empty() {
-                return Ok(Some(format!("ATR: Created revision {n} of {p} {v}\nATR: {compose}\n")));
-            }
-            // The quarantine adds files; the removals mirrored by --delete follow at once.
-            let (cx2, actor2, request2) = (Arc::clone(cx), actor.clone(), request.clone());
-            let removed = blocking(move || {
-                remove_files(&cx2, &actor2, &request2, n, &deleted).map(|r| r.map(|rev| rev.number))
-            })
-            .await?;
-            Ok(Some(match removed {
-                Some(m) => format!(
-                    "ATR: Created revision {n} of {p} {v} (uploaded files) and revision {m} (files removed by --delete)\nATR: {compose}\n"
-                ),
-                None => format!("ATR: Created revision {n} of {p} {v}\nATR: {compose}\n"),
-            }))
+            // The quarantined upload carries the removals mirrored by --delete: one revision.
+            Ok(Some(format!("ATR: Created revision {n} of {p} {v}\nATR: {compose}\n")))
         }
     }
 }
@@ -255,7 +337,7 @@ fn prepare(cx: &SshContext, actor: &Actor, request: &RsyncRequest) -> Result<Pre
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or_default();
-            let interim = Interim { root: cx.uploads_dir.join(format!("{p}-{v}-{n}-{nanos:x}")) };
+            let interim = Interim { root: s.layout().ssh_upload(&format!("{p}-{v}-{n}-{nanos:x}")) };
             std::fs::create_dir_all(&interim.root)
                 .map_err(|e| WebError::internal("create the interim directory", e))?;
             let mut seed = HashMap::new();
@@ -325,6 +407,7 @@ fn restore_modes(seed_root: &Path, files: &[RelPath]) {
 async fn run_rsync(
     request: &RsyncRequest,
     root: &Path,
+    watch: Option<(Limits, Seed)>,
     rd: &mut russh::ChannelReadHalf,
     wr: &russh::ChannelWriteHalf<Msg>,
 ) -> Result<u32, Failure> {
@@ -364,11 +447,31 @@ async fn run_rsync(
         if let Err(e) = a.and(b) {
             tracing::debug!("rsync output not delivered: {e}");
         }
-        child.wait().await
+    };
+    // Measures the interim tree while rsync runs; ends (only) when a limit is passed.
+    let limit = async {
+        let Some((limits, seed)) = watch else { return std::future::pending::<Failure>().await };
+        let (root, seed) = (root.to_path_buf(), Arc::new(seed));
+        loop {
+            tokio::time::sleep(MEASURE_EVERY).await;
+            let (root, seed) = (root.clone(), Arc::clone(&seed));
+            let Ok(sizes) = tokio::task::spawn_blocking(move || new_file_sizes(&root, &seed)).await else {
+                continue;
+            };
+            if let Err(why) = limits.check(sizes.iter().map(|(n, s)| (n.as_str(), *s))) {
+                return Failure::new(why);
+            }
+        }
     };
     let status = tokio::select! {
         () = input => unreachable!("the input side never finishes"),
-        status = output => status,
+        failure = limit => {
+            // Stop rsync (its receiver ends with it); the caller discards the interim tree.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(failure);
+        }
+        status = async { output.await; child.wait().await } => status,
     };
     let status = status.map_err(|e| {
         tracing::error!("rsync did not finish: {e}");
@@ -384,8 +487,8 @@ enum Committed {
     Nothing,
     /// A new revision.
     Revision(RevisionNumber),
-    /// Held in quarantine (archives); `deleted` are the files removed by `--delete`.
-    Quarantined { id: i64, deleted: Vec<RelPath> },
+    /// Held in quarantine (archives), with the files removed by `--delete`.
+    Quarantined { id: i64 },
 }
 
 /// Turns the interim tree into one new revision (or a quarantined upload).
@@ -404,6 +507,20 @@ fn commit(
     if changed.is_empty() && deleted.is_empty() {
         return Ok(Committed::Nothing);
     }
+    let path_of = |rel: &RelPath| {
+        let mut path = interim.root.clone();
+        path.extend(rel.segments());
+        path
+    };
+    // The exact measure: no file or total over the limits is ever committed.
+    let mut sizes = Vec::with_capacity(changed.len());
+    for rel in &changed {
+        let size = std::fs::symlink_metadata(path_of(rel))
+            .map_err(|e| WebError::internal("read the uploaded tree", e))?
+            .len();
+        sizes.push((rel.as_str(), size));
+    }
+    cx.limits.check(sizes).map_err(|message| WebError { status: StatusCode::PAYLOAD_TOO_LARGE, message })?;
     let now = handlers::now();
     let mut base = seeded;
     if seeded.is_none() {
@@ -417,48 +534,18 @@ fn commit(
             state.latest_revision.map(|n| n.to_string()).unwrap_or_default()
         )));
     }
-    let path_of = |rel: &RelPath| {
-        let mut path = interim.root.clone();
-        path.extend(rel.segments());
-        path
-    };
-    if !changed.iter().any(needs_quarantine) {
-        let revision = ops::add_revision(s, actor, p, v, DESCRIPTION, now, |dir| {
-            for rel in &deleted {
-                dir.remove(rel)?;
-            }
-            for rel in &changed {
-                dir.link_file(rel, &path_of(rel))?;
-            }
-            Ok(())
-        })?;
-        return Ok(Committed::Revision(revision.number));
-    }
-    // Archives: every changed file goes through quarantine, as a browser upload would; the core
-    // decides first on the file list the revision will have.
-    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
-    let grant = authorise(actor, Action::AddRevision, &state.project.committee_key)?;
-    let mut files: BTreeSet<RelPath> = state.files.clone();
-    files.extend(changed.iter().cloned());
-    let command = Command::AddRevision { files, description: DESCRIPTION.to_owned(), expected_latest: base };
-    apply(&state, command, actor, now)?;
-    let mut opened = Vec::with_capacity(changed.len());
+    // Changed files are hard-linked (not copied) and removals recorded: one upload, archives
+    // through quarantine with the removals, as a browser upload would.
+    let mut staged = s.stage_upload()?;
     for rel in &changed {
-        let file = std::fs::File::open(path_of(rel)).map_err(|e| WebError::internal("read the upload", e))?;
-        opened.push((rel.clone(), file));
+        staged.link(rel.clone(), &path_of(rel))?;
     }
-    let uploads = opened.iter_mut().map(|(path, reader)| Upload { path: path.clone(), reader }).collect();
-    let mut req =
-        NewRevision::new(p.clone(), v.clone(), uid, now, DESCRIPTION).in_phases(&[ReleasePhase::Draft]);
-    req.as_admin = grant.as_admin;
-    if let Some(n) = base {
-        req = req.expecting_latest(n);
+    for rel in deleted {
+        staged.remove(rel);
     }
-    match s.upload(&req, uploads)? {
+    match uploads::upload_staged_files(s, actor, p, v, DESCRIPTION, staged, now)? {
         UploadOutcome::Revision { revision, .. } => Ok(Committed::Revision(revision.number)),
-        UploadOutcome::Quarantined { quarantined, .. } => {
-            Ok(Committed::Quarantined { id: quarantined.id, deleted })
-        }
+        UploadOutcome::Quarantined { quarantined, .. } => Ok(Committed::Quarantined { id: quarantined.id }),
     }
 }
 
@@ -570,34 +657,26 @@ async fn wait_for_quarantine(
     }
 }
 
-/// A revision removing `deleted` (mirrored by `--delete`) on top of revision `after`; `None` when
-/// they are already gone.
-fn remove_files(
-    cx: &SshContext,
-    actor: &Actor,
-    request: &RsyncRequest,
-    after: RevisionNumber,
-    deleted: &[RelPath],
-) -> Result<Option<atr_core::model::Revision>, WebError> {
-    let s = &cx.storage;
-    let (p, v) = (&request.project, &request.version);
-    let now = handlers::now();
-    let state = s.release_state(p, v, now)?;
-    if state.latest_revision != Some(after) {
-        return Err(WebError::forbidden(format!(
-            "Someone changed {p} {v} meanwhile; the files to remove were kept. Run rsync again."
-        )));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_name_the_file_or_the_total() {
+        let limits = Limits { file_bytes: 1 << 20, total_bytes: 3 << 20 };
+        assert!(limits.check([("a", 1 << 20), ("b", 1 << 20), ("c", 1 << 20)]).is_ok());
+        let e = limits.check([("a", 1 << 20), ("big.bin", (1 << 20) + 1)]).unwrap_err();
+        assert!(e.starts_with("`big.bin` is larger than the 1 MiB a file may have"), "{e}");
+        let e = limits.check([("a", 1 << 20), ("b", 1 << 20), ("c", 1 << 20), ("d", 1)]).unwrap_err();
+        assert!(e.contains("more than the 3 MiB one rsync upload may bring"), "{e}");
     }
-    let gone: Vec<&RelPath> = deleted.iter().filter(|d| state.files.contains(*d)).collect();
-    if gone.is_empty() {
-        return Ok(None);
+
+    #[test]
+    fn temporary_files_of_rsync_are_named_by_their_target() {
+        assert_eq!(rsync_target_name(".data.bin.a1B2c3"), "data.bin");
+        assert_eq!(rsync_target_name("data.bin"), "data.bin");
+        assert_eq!(rsync_target_name(".hidden"), ".hidden");
+        assert_eq!(human(8 << 30), "8 GiB");
+        assert_eq!(human(1000), "1000 bytes");
     }
-    let description = format!("{DESCRIPTION} (--delete)");
-    ops::add_revision(s, actor, p, v, &description, now, |dir| {
-        for rel in gone {
-            dir.remove(rel)?;
-        }
-        Ok(())
-    })
-    .map(Some)
 }

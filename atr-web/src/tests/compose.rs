@@ -206,12 +206,7 @@ async fn hostile_upload_paths_are_refused_and_nothing_is_written() {
     let (status, _) = bob.upload(&app, &path, &[("good.txt", b"g"), ("../bad", b"b")], &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!((latest(&app), files(&app)), before, "no revision, no file");
-    let tmp: Vec<_> =
-        std::fs::read_dir(app.storage.layout().tmp()).unwrap().flatten().map(|e| e.path()).collect();
-    assert!(
-        tmp.iter().all(|p| !p.to_string_lossy().contains("revision")),
-        "no interim revision left: {tmp:?}"
-    );
+    assert_eq!(scratch_left(&app), Vec::<String>::new(), "no interim revision or staged file left");
 
     // A subdirectory that is a valid path is fine.
     let (status, _) = bob.upload(&app, &path, &[("notes.txt", b"n")], &[("directory", "docs")]).await;
@@ -239,7 +234,22 @@ async fn uploads_without_a_token_or_over_the_limit_are_refused() {
     let path = format!("/upload/test-client/0.1?csrf_token={token}");
     let (status, body) = bob.upload(&app, &path, &[("big.bin", &big)], &[]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(
+        body.contains("larger than the server accepts in one request (1 MiB); nothing was kept"),
+        "{body}"
+    );
     assert_eq!((latest(&app), files(&app)), after_y);
+    assert_eq!(scratch_left(&app), Vec::<String>::new(), "the partial file is removed");
+    // Without a Content-Length the limit holds while the body streams (the first file is kept
+    // nowhere either).
+    let body = multipart(&[("files", Some("ok.txt"), b"fine"), ("files", Some("big.bin"), &big)]);
+    let req = salvo::test::TestClient::post(format!("{}{path}", super::BASE))
+        .body(salvo::http::ReqBody::Boxed { inner: Box::pin(Chunked(body)), fuse_config: None })
+        .add_header("content-type", "multipart/form-data; boundary=XyZ", true);
+    let (status, _, body) = bob.send(&app, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!((latest(&app), files(&app)), after_y);
+    assert_eq!(scratch_left(&app), Vec::<String>::new(), "the partial file is removed");
     // A member of another committee may not upload.
     let (mut carol, carol_token) = app.browser(Some("carol")).await;
     let path = format!("/upload/test-client/0.1?csrf_token={carol_token}");
@@ -493,4 +503,114 @@ async fn generate_sbom_from_the_compose_page() {
         bob.post(&app, "/draft/sbom/test-client/0.1", &format!("csrf_token={token}&path={TARBALL}")).await;
     assert_eq!(status, StatusCode::CONFLICT, "a second request names the existing SBOM: {body}");
     assert!(body.contains("exists already"), "{body}");
+}
+
+/// What is left in the storage handle's scratch area (interim revisions, staged uploads).
+fn scratch_left(app: &TestApp) -> Vec<String> {
+    let mut left = Vec::new();
+    for session in std::fs::read_dir(app.storage.layout().tmp()).unwrap().flatten() {
+        for e in std::fs::read_dir(session.path()).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name != "session.lock" {
+                left.push(name);
+            }
+        }
+    }
+    left
+}
+
+/// A multipart body (boundary `XyZ`) of `(field, file name, content)` parts in this order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, file, content) in parts {
+        let disposition = match file {
+            Some(f) => format!("form-data; name=\"{field}\"; filename=\"{f}\""),
+            None => format!("form-data; name=\"{field}\""),
+        };
+        body.extend_from_slice(format!("--XyZ\r\nContent-Disposition: {disposition}\r\n\r\n").as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    body
+}
+
+/// A request body sent in 1000-byte frames with no length known in advance (chunked).
+struct Chunked(Vec<u8>);
+
+impl hyper::body::Body for Chunked {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.0.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        let n = self.0.len().min(1000);
+        let head: Vec<u8> = self.0.drain(..n).collect();
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(head.into()))))
+    }
+}
+
+#[tokio::test]
+async fn a_browser_form_streams_files_in_field_order_into_one_revision() {
+    let app = TestApp::new();
+    let (mut bob, token) = started_with_files(&app).await;
+    let path = format!("{}/upload/test-client/0.1?csrf_token={token}", super::BASE);
+    let send = |body: Vec<u8>| {
+        salvo::test::TestClient::post(path.clone()).body(body).add_header(
+            "content-type",
+            "multipart/form-data; boundary=XyZ",
+            true,
+        )
+    };
+    // As browsers send the upload page: the files first, the directory after them, and an empty
+    // file input of a second field ignored.
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let body = multipart(&[
+        ("files", Some("a.txt"), b"alpha\n"),
+        ("files", Some("big.bin"), &big),
+        ("files", Some(""), b""),
+        ("directory", None, b"extra/docs"),
+    ]);
+    let before = latest(&app).unwrap();
+    let (status, _, page) = bob.send(&app, send(body)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let n = latest(&app).unwrap();
+    assert_eq!(n.get(), before.get() + 1, "one revision");
+    let (p, v) = keys();
+    let dir = app.storage.layout().revision(&p, &v, n);
+    assert_eq!(std::fs::read(dir.join("extra/docs/a.txt")).unwrap(), b"alpha\n");
+    assert_eq!(std::fs::read(dir.join("extra/docs/big.bin")).unwrap(), big);
+    assert!(files(&app).contains(&"README.txt".to_owned()), "the earlier files stay");
+    let audit = app.storage.read(|tx| tx.audit_events_for(&format!("test-client-0.1 {n}"))).unwrap();
+    assert_eq!(audit[0].details["description"], "Upload of 2 files");
+    assert_eq!(scratch_left(&app), Vec::<String>::new());
+
+    // A name twice, a bad name after a good file, a bad directory after the files: refused, and
+    // nothing of the good files is kept.
+    for (parts, why) in [
+        (vec![("files", Some("x.txt"), &b"1"[..]), ("files", Some("x.txt"), b"2")], "appears twice"),
+        (
+            vec![("files", Some("good.txt"), &b"g"[..]), ("files", Some("../bad"), b"b")],
+            "is not a valid file path",
+        ),
+        (
+            vec![("files", Some("good.txt"), &b"g"[..]), ("directory", None, b"../up")],
+            "is not a valid file path",
+        ),
+    ] {
+        let (status, _, page) = bob.send(&app, send(multipart(&parts))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {page}");
+        assert!(page.contains(why), "{page}");
+        assert_eq!(latest(&app), Some(n), "{why}: no revision");
+        assert_eq!(scratch_left(&app), Vec::<String>::new(), "{why}: nothing staged is left");
+    }
+    // Only an empty file input: nothing to upload.
+    let (status, _, page) = bob.send(&app, send(multipart(&[("files", Some(""), b"")]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("holds no file"), "{page}");
 }

@@ -27,13 +27,16 @@ struct Served {
     https_port: u16,
     ssh_port: u16,
     child: Child,
+    /// Extra environment of the server (limits).
+    env: Vec<(String, String)>,
 }
 
 impl Served {
-    fn spawn(dir: &Path, state: &Path, https_port: u16, ssh_port: u16) -> Child {
+    fn spawn(dir: &Path, state: &Path, https_port: u16, ssh_port: u16, env: &[(String, String)]) -> Child {
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         Command::new(env!("CARGO_BIN_EXE_atr-web"))
             .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("ATR_STATE_DIR", state)
             .env("ATR_HTTPS_BIND", format!("127.0.0.1:{https_port}"))
             .env("ATR_SSH_BIND", format!("127.0.0.1:{ssh_port}"))
@@ -62,16 +65,23 @@ impl Served {
         // SAFETY: sending a signal to our own child process.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         assert!(self.child.wait().unwrap().success());
-        self.child = Served::spawn(self.dir.path(), &self.state, self.https_port, self.ssh_port);
+        self.child = Served::spawn(self.dir.path(), &self.state, self.https_port, self.ssh_port, &self.env);
         self.wait_ready();
     }
 
     fn start() -> Served {
+        Served::start_with(&[])
+    }
+
+    /// [`Served::start`] with extra environment variables for the server.
+    fn start_with(env: &[(&str, &str)]) -> Served {
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let (https_port, ssh_port) = (free_port(), free_port());
-        let child = Served::spawn(dir.path(), &state, https_port, ssh_port);
-        let mut served = Served { dir, state, https_port, ssh_port, child };
+        let child = Served::spawn(dir.path(), &state, https_port, ssh_port, &env);
+        let mut served = Served { dir, state, https_port, ssh_port, child, env };
         served.wait_ready();
         for name in ["alice", "other"] {
             let key = served.key(name);
@@ -405,4 +415,93 @@ fn wrong_keys_users_paths_flags_shells_and_forwarding_are_refused() {
 
     assert!(served.latest("0.2").is_none(), "no refused request made a release");
     assert_eq!(std::fs::read_dir(served.state.join("ssh-uploads")).unwrap().count(), 0);
+}
+
+#[test]
+fn deletions_and_archives_of_one_rsync_session_make_one_revision() {
+    let served = Served::start();
+    served.register("alice", "alice");
+    let target = served.remote("alice", "/test-client/0.2/");
+    let out = served.rsync("alice", &["-a", &format!("{FIXTURE}/"), &target]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let n = created(&out);
+
+    // Drop the signature and add a second archive (through quarantine) in one --delete session.
+    let work = served.dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    for (name, data) in tree(Path::new(FIXTURE)) {
+        if name != "apache-test-0.2.tar.gz.asc" {
+            std::fs::write(work.join(name), data).unwrap();
+        }
+    }
+    let tarball = std::fs::read(Path::new(FIXTURE).join("apache-test-0.2.tar.gz")).unwrap();
+    std::fs::write(work.join("apache-test-0.2-src.tar.gz"), &tarball).unwrap();
+    let out = served.rsync("alice", &["-a", "--delete", &format!("{}/", work.display()), &target]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("validating them"), "the new archive went through quarantine: {err}");
+    let m = created(&out);
+    assert_eq!(m, n + 1, "one revision adds the archive and removes the signature: {err}");
+    assert!(!err.contains("--delete"), "no second revision for the removal: {err}");
+    let (latest, files) = served.latest("0.2").unwrap();
+    assert_eq!(latest.get(), m);
+    assert_eq!(files, tree(&work), "the revision mirrors the client's tree");
+    assert_eq!(std::fs::read_dir(served.state.join("ssh-uploads")).unwrap().count(), 0);
+}
+
+#[test]
+fn rsync_uploads_over_the_limits_are_stopped_and_nothing_is_kept() {
+    // 1 MiB per file (upload_max_bytes), 3 MiB per upload (rsync_max_bytes).
+    let served =
+        Served::start_with(&[("ATR_UPLOAD_MAX_BYTES", "1048576"), ("ATR_RSYNC_MAX_BYTES", "3145728")]);
+    served.register("alice", "alice");
+    let target = served.remote("alice", "/test-client/0.2/");
+    let no_leftovers = |what: &str| {
+        let left: Vec<_> = std::fs::read_dir(served.state.join("ssh-uploads")).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{what}: interim directories left: {left:?}");
+        let staged: Vec<_> = std::fs::read_dir(served.state.join("quarantine"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(staged.is_empty(), "{what}: nothing in quarantine: {staged:?}");
+    };
+
+    // One file over the per-file limit, on a release that does not exist yet: no release either.
+    let big = served.dir.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(big.join("notes.txt"), b"small\n").unwrap();
+    std::fs::write(big.join("data.bin"), vec![7u8; (1 << 20) + 1]).unwrap();
+    let out = served.rsync("alice", &["-a", &format!("{}/", big.display()), &target]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("ATR: `data.bin` is larger than the 1 MiB a file may have"), "{err}");
+    assert!(err.contains("nothing was kept"), "{err}");
+    assert!(served.latest("0.2").is_none(), "no release, no revision");
+    no_leftovers("per file");
+
+    // A first good upload, then files within the per-file limit but over the total.
+    let out = served.rsync("alice", &["-a", &format!("{FIXTURE}/"), &target]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = served.latest("0.2").unwrap();
+    let many = served.dir.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..4 {
+        std::fs::write(many.join(format!("part-{i}.bin")), vec![i as u8; 1 << 20]).unwrap();
+    }
+    let out = served.rsync("alice", &["-a", &format!("{}/", many.display()), &target]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("more than the 3 MiB one rsync upload may bring"), "{}", stderr(&out));
+    assert_eq!(served.latest("0.2").unwrap(), before, "the release is unchanged");
+    no_leftovers("total");
+
+    // A huge (sparse on the client) file is stopped while it streams, not after.
+    let huge = served.dir.path().join("huge");
+    std::fs::create_dir(&huge).unwrap();
+    std::fs::File::create(huge.join("huge.bin")).unwrap().set_len(16 << 30).unwrap();
+    let t = Instant::now();
+    let out = served.rsync("alice", &["-a", &format!("{}/", huge.display()), &target]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`huge.bin"), "{}", stderr(&out));
+    assert!(t.elapsed() < Duration::from_secs(60), "stopped early, not after 16 GiB: {:?}", t.elapsed());
+    assert_eq!(served.latest("0.2").unwrap(), before, "the release is unchanged");
+    no_leftovers("while streaming");
 }
