@@ -384,7 +384,7 @@ pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath], missing: CheckS
                 archive,
                 missing,
                 format!(
-                    "Source archive `{archive}` has no SBOM beside it; the release policy makes that {meaning}. To fix it, generate `{sbom}` with \"Generate SBOM\" on the compose page (or `atr sbom generate`), or upload one made by your build; committee members can change the \"Missing SBOM\" setting of the project's release policy (atr-check: --missing-sbom)"
+                    "Source archive `{archive}` has no SBOM beside it; the release policy makes that {meaning}. To fix it, generate `{sbom}` with \"Generate SBOM\" on the compose page (or `atr sbom generate`), or upload one made by your build; committee members can change the \"Missing SBOM\" setting of the project's release policy, which applies from the next revision (atr-check: --missing-sbom)"
                 ),
             )
             .with_data(json!({ "error_kind": "missing_sbom", "sbom": sbom.as_str(), "policy": "missing_sbom_status", "status": missing.as_str() })),

@@ -407,7 +407,7 @@ fn a_source_archive_without_an_sbom_is_flagged() {
             meaning,
             "generate `apache-foo-1.0-src.tar.gz.cdx.json`",
             "upload one made by your build",
-            "\"Missing SBOM\" setting of the project's release policy",
+            "\"Missing SBOM\" setting of the project's release policy, which applies from the next revision",
             "--missing-sbom",
         ] {
             assert!(r.message.contains(part), "{part}: {}", r.message);

@@ -129,7 +129,7 @@ pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> M
                     p { label { input type="checkbox" name="strict_checking" value="on" checked[pol.strict_checking]; " Strict checking (no vote while any concern stands)" } }
                     p {
                         label {
-                            "Missing SBOM: a source archive without <archive>.cdx.json beside it is" br;
+                            "Missing SBOM (from the next revision on): a source archive without <archive>.cdx.json beside it is" br;
                             select name="missing_sbom_status" {
                                 @for m in MissingSbom::ALL {
                                     option value=(m.as_str()) selected[*m == pol.missing_sbom_status] { (m.describe()) }

@@ -45,6 +45,7 @@ async fn members_set_the_missing_sbom_severity_on_the_policy_form() {
     let (status, page) = alice.get(&app, "/projects/test-client").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"<select name="missing_sbom_status">"#), "{page}");
+    assert!(page.contains("Missing SBOM (from the next revision on)"), "{page}");
     assert!(
         page.contains(r#"<option value="concern" selected>a concern (acknowledged before a vote)</option>"#),
         "the default is selected\n{page}"
