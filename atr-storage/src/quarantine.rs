@@ -1,6 +1,12 @@
 //! Quarantine: uploaded archives are held outside every revision until they are validated.
 //!
-//! [`Storage::upload`] is the one entry point for uploaded files:
+//! Uploaded files are written once: into a [`StagedUpload`] ([`Storage::stage_upload`]), a
+//! directory of the storage handle's scratch area under the state directory, hashed (BLAKE3) while
+//! they are written. [`Storage::upload_staged`] then hard-links them into a revision or renames them
+//! into quarantine, never copying or reading them again; [`Storage::upload`] does both for
+//! readers. Dropping a staged upload (a refused or abandoned request) removes its files.
+//!
+//! [`Storage::upload_staged`] (and [`Storage::upload`]) is the one entry point for uploaded files:
 //! - files that need no validation (signatures, checksums, text) go straight into a new draft
 //!   revision with its check tasks ([`UploadOutcome::Revision`], HTTP 201);
 //! - an upload containing an archive ([`needs_quarantine`]) is written to
@@ -11,8 +17,10 @@
 //! hostile-archive limits) and then calls [`Storage::accept_quarantined`], which hard-links the
 //! files into a new draft revision (planning its checks in the same transaction), or
 //! [`Storage::reject_quarantined`], which deletes the files and keeps the explanation on the row
-//! for the uploader. Either way the quarantine directory is removed afterwards; a directory
-//! without a pending row is a leftover and is removed on the next upload that needs its name.
+//! for the uploader. A quarantined upload may also carry removals (rsync `--delete`), applied in
+//! the same revision as its files. Either way the quarantine directory is removed afterwards; a
+//! directory without a pending row is a leftover and is removed on the next upload that needs its
+//! name.
 
 use std::fs;
 use std::io::Read;
