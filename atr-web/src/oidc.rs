@@ -27,15 +27,12 @@ use argon2::password_hash::rand_core::{OsRng, RngCore as _};
 use atr_core::ids::{CommitteeKey, Uid};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::Bytes;
 use salvo::http::StatusCode;
 use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Digest as _;
 use tokio::sync::OnceCell;
-use tokio_rustls::rustls;
 
 use crate::config::{OidcConfig, check_endpoint};
 use crate::error::WebError;
@@ -62,7 +59,7 @@ struct Endpoints {
 pub(crate) struct Provider {
     config: OidcConfig,
     endpoints: OnceCell<Endpoints>,
-    tls: Arc<rustls::ClientConfig>,
+    http: atr_worker::http::HttpClient,
 }
 
 /// What a login at the provider yields.
@@ -122,15 +119,8 @@ fn unix_now() -> i64 {
 impl Provider {
     /// The provider of `config` (already validated by [`crate::config`]).
     pub(crate) fn new(config: OidcConfig) -> Provider {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        Provider { config, endpoints: OnceCell::new(), tls: Arc::new(tls) }
+        let http = atr_worker::http::HttpClient::new(concat!("atr-web/", env!("CARGO_PKG_VERSION")));
+        Provider { config, endpoints: OnceCell::new(), http }
     }
 
     /// The label of the login button.
@@ -184,66 +174,29 @@ impl Provider {
             .await
     }
 
-    /// One HTTP/1.1 request to the provider (TLS unless a loopback `http://` URL); returns the
-    /// status and at most [`RESPONSE_LIMIT`] bytes of body.
+    /// One HTTP/1.1 request to the provider (TLS unless a loopback `http://` URL) through the
+    /// shared client ([`atr_worker::http`]); returns the status and at most [`RESPONSE_LIMIT`]
+    /// bytes of body.
     async fn request(
         &self,
         url: &url::Url,
         auth: Option<String>,
         form: Option<String>,
     ) -> Result<(u16, Vec<u8>), OidcError> {
-        tokio::time::timeout(REQUEST_TIMEOUT, self.request_inner(url, auth, form)).await.map_err(|_| {
-            provider_error(format!("{url} did not answer within {} s", REQUEST_TIMEOUT.as_secs()))
-        })?
-    }
-
-    async fn request_inner(
-        &self,
-        url: &url::Url,
-        auth: Option<String>,
-        form: Option<String>,
-    ) -> Result<(u16, Vec<u8>), OidcError> {
-        let failed = |e: &dyn std::fmt::Display| provider_error(format!("cannot reach {url}: {e}"));
-        let host = url.host_str().ok_or_else(|| failed(&"no host"))?.to_owned();
-        let port = url.port_or_known_default().ok_or_else(|| failed(&"no port"))?;
-        let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+        let mut headers = vec![("accept", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        let body = form.map(|f| atr_worker::http::HttpBody {
+            content_type: "application/x-www-form-urlencoded",
+            bytes: f.into_bytes(),
+        });
+        let answer = self
+            .http
+            .request(url, &headers, body, REQUEST_TIMEOUT, RESPONSE_LIMIT)
             .await
-            .map_err(|e| failed(&e))?;
-        let mut path = url.path().to_owned();
-        if let Some(q) = url.query() {
-            path.push('?');
-            path.push_str(q);
-        }
-        let host_header = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
-        };
-        let mut req = hyper::Request::builder()
-            .method(if form.is_some() { "POST" } else { "GET" })
-            .uri(path)
-            .header("host", host_header)
-            .header("accept", "application/json")
-            .header("user-agent", "atr-web");
-        if let Some(a) = auth {
-            req = req.header("authorization", a);
-        }
-        if form.is_some() {
-            req = req.header("content-type", "application/x-www-form-urlencoded");
-        }
-        let req = req.body(Full::new(Bytes::from(form.unwrap_or_default()))).map_err(|e| failed(&e))?;
-        let res = if url.scheme() == "https" {
-            let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
-                .map_err(|e| failed(&e))?;
-            let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.tls))
-                .connect(name, tcp)
-                .await
-                .map_err(|e| failed(&e))?;
-            send(hyper_util::rt::TokioIo::new(tls), req).await
-        } else {
-            send(hyper_util::rt::TokioIo::new(tcp), req).await
-        }
-        .map_err(|e| failed(&e))?;
-        Ok(res)
+            .map_err(|e| provider_error(e.message))?;
+        Ok((answer.status, answer.body))
     }
 
     /// The URL to send the browser to, and the flow to keep in the browser's cookie.
@@ -352,26 +305,6 @@ impl Provider {
             .map(str::to_owned)
             .ok_or_else(|| provider_error("the id_token has no sub"))
     }
-}
-
-async fn send<T>(
-    io: hyper_util::rt::TokioIo<T>,
-    req: hyper::Request<Full<Bytes>>,
-) -> Result<(u16, Vec<u8>), String>
-where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(conn);
-    let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = res.status().as_u16();
-    let body = Limited::new(res.into_body(), RESPONSE_LIMIT)
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
-    driver.abort();
-    Ok((status, body.to_vec()))
 }
 
 fn json_object(status: u16, body: &[u8], what: &str) -> Result<serde_json::Map<String, Value>, OidcError> {
