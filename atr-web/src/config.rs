@@ -20,7 +20,6 @@
 //! | `svn_allowed_prefixes` | `ATR_SVN_ALLOWED_PREFIXES` | ASF dist areas | URL prefixes SVN imports may come from |
 //! | `[oidc]` | | none | the OAuth2/OIDC identity provider, see [`OidcConfig`] |
 //! | `oidc.client_secret` | `ATR_OIDC_CLIENT_SECRET` | | the client secret (keep it out of the file if you like) |
-//!
 //! | `[mail]` | | | how mail leaves, see [`MailConfig`] and `mail.rs` |
 //! | `mail.site_origin` | `ATR_SITE_ORIGIN` | `https://release-test.apache.org` | public origin of links in mails |
 //! | `mail.smtp_host` | `ATR_SMTP_HOST` | none | SMTP relay; none: mail stays in `state/mail/outbox` and the list archives |
@@ -37,6 +36,7 @@
 //! | `registries.docker_hub` | `ATR_REGISTRY_DOCKER_HUB` | `https://hub.docker.com` | Docker Hub |
 //! | `registries.artifact_hub` | `ATR_REGISTRY_ARTIFACT_HUB` | `https://artifacthub.io` | Artifact Hub |
 //! | `registries.artifact_hub_staging` | `ATR_REGISTRY_ARTIFACT_HUB_STAGING` | `https://staging.artifacthub.io` | Artifact Hub's staging instance |
+//!
 //! Booleans in variables are `1`/`true`/`yes` or `0`/`false`/`no`; in the file, TOML booleans.
 
 use std::net::SocketAddr;
@@ -76,17 +76,14 @@ pub(crate) struct Config {
     pub(crate) svn_allowed_prefixes: Vec<String>,
     /// The OAuth2/OIDC identity provider (`[oidc]` in the file); `None`: local accounts only.
     pub(crate) oidc: Option<OidcConfig>,
-    /// The configuration file that was read, if any.
-    pub(crate) file: Option<PathBuf>,
-}
     /// How mail leaves (`[mail]`, `ATR_SITE_ORIGIN`, `ATR_SMTP_*`; checked by `mail.rs`).
     pub(crate) mail: MailConfig,
     /// The package registries asked about distribution records (`[registries]`, `ATR_REGISTRY_*`).
     pub(crate) registries: RegistryConfig,
+    /// The configuration file that was read, if any.
+    pub(crate) file: Option<PathBuf>,
+}
 
-/// The `[oidc]` section: an OAuth2/OpenID Connect provider used with the authorization code flow.
-///
-/// Give either `issuer` (its endpoints are read from `<issuer>/.well-known/openid-configuration`
 /// The `[mail]` section (each key also from its environment variable, which wins). The values
 /// are checked when the server starts (`mail::settings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -231,6 +228,9 @@ impl RegistryConfig {
     }
 }
 
+/// The `[oidc]` section: an OAuth2/OpenID Connect provider used with the authorization code flow.
+///
+/// Give either `issuer` (its endpoints are read from `<issuer>/.well-known/openid-configuration`
 /// at the first login) or the three endpoint URLs. Endpoints must be `https://`, except on a
 /// loopback address (for a provider on the same machine). The provider's claims (from the
 /// userinfo endpoint, read with the access token over that TLS connection) map to the user:
@@ -362,12 +362,12 @@ struct FileConfig {
     test_mode: Option<bool>,
     svn_allowed_prefixes: Option<Vec<String>>,
     oidc: Option<OidcConfig>,
+    mail: Option<MailConfig>,
+    registries: Option<FileRegistries>,
 }
 
 impl Config {
     /// The embedded development defaults used by `make serve`.
-    mail: Option<MailConfig>,
-    registries: Option<FileRegistries>,
     pub(crate) fn development() -> Config {
         Config {
             state_dir: PathBuf::from("./state"),
@@ -381,13 +381,13 @@ impl Config {
             test_mode: false,
             svn_allowed_prefixes: atr_core::svn::DEFAULT_ALLOWED_PREFIXES.map(str::to_owned).to_vec(),
             oidc: None,
+            mail: MailConfig::default(),
+            registries: RegistryConfig::default(),
             file: None,
         }
     }
 
     /// The local accounts file of the development identity provider.
-            mail: MailConfig::default(),
-            registries: RegistryConfig::default(),
     pub(crate) fn accounts_file(&self) -> PathBuf {
         self.state_dir.join("accounts.toml")
     }
@@ -418,15 +418,15 @@ impl Config {
         }
         config.apply_environment(env)?;
         config.refuse_test_mode_in_production()?;
+        config.registries.validate().with_context(|| match &config.file {
+            Some(f) => format!("in {} or the ATR_REGISTRY_* variables", f.display()),
+            None => "in the ATR_REGISTRY_* variables".to_owned(),
+        })?;
         if let Some(oidc) = &config.oidc {
             oidc.validate().with_context(|| match &config.file {
                 Some(f) => format!("in {}", f.display()),
                 None => "in the configuration".to_owned(),
             })?;
-        config.registries.validate().with_context(|| match &config.file {
-            Some(f) => format!("in {} or the ATR_REGISTRY_* variables", f.display()),
-            None => "in the ATR_REGISTRY_* variables".to_owned(),
-        })?;
         }
         Ok(config)
     }
@@ -492,6 +492,12 @@ impl Config {
         if f.oidc.is_some() {
             self.oidc = f.oidc;
         }
+        if let Some(m) = f.mail {
+            self.mail = m;
+        }
+        if let Some(r) = f.registries {
+            self.registries.apply_file(r);
+        }
         Ok(())
     }
 
@@ -501,12 +507,6 @@ impl Config {
     /// - `ATR_HTTPS_BIND`: the listening address (default `127.0.0.1:8080`).
     /// - `ATR_UPLOAD_MAX_BYTES`: the largest upload request in bytes (default 2 GiB).
     /// - `ATR_RSYNC_MAX_BYTES`: the most bytes of new or changed files in one rsync upload (default 8 GiB).
-        if let Some(m) = f.mail {
-            self.mail = m;
-        }
-        if let Some(r) = f.registries {
-            self.registries.apply_file(r);
-        }
     /// - `ATR_WORKERS`: how many check workers `serve` runs (default one per CPU core; 0 for none,
     ///   when workers run elsewhere with `atr-worker manage`).
     /// - `ATR_PLAIN_HTTP`: `1` serves plain HTTP on `ATR_HTTPS_BIND` for a TLS-terminating reverse
@@ -518,6 +518,9 @@ impl Config {
     /// - `ATR_TEST_MODE`: `1` turns on test mode (default `0`).
     /// - `ATR_SVN_ALLOWED_PREFIXES`: the URL prefixes SVN imports may come from.
     /// - `ATR_OIDC_CLIENT_SECRET`: the client secret of the `[oidc]` provider.
+    /// - `ATR_SITE_ORIGIN`, `ATR_SMTP_HOST`, `ATR_SMTP_PORT`, `ATR_SMTP_CA_FILE`, `ATR_SMTP_HELLO`:
+    ///   the `[mail]` keys.
+    /// - `ATR_REGISTRY_FETCH`, `ATR_REGISTRY_TIMEOUT_MS`, `ATR_REGISTRY_<KEY>`: the `[registries]` keys.
     fn apply_environment(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         let config = self;
         if let Some(dir) = env("ATR_STATE_DIR") {
@@ -527,9 +530,6 @@ impl Config {
             config.https_bind = bind.parse().with_context(|| {
                 format!("ATR_HTTPS_BIND={bind:?} is not an address such as 127.0.0.1:8080")
             })?;
-    /// - `ATR_SITE_ORIGIN`, `ATR_SMTP_HOST`, `ATR_SMTP_PORT`, `ATR_SMTP_CA_FILE`, `ATR_SMTP_HELLO`:
-    ///   the `[mail]` keys.
-    /// - `ATR_REGISTRY_FETCH`, `ATR_REGISTRY_TIMEOUT_MS`, `ATR_REGISTRY_<KEY>`: the `[registries]` keys.
         }
         if let Some(max) = env("ATR_UPLOAD_MAX_BYTES") {
             config.upload_max_bytes = max.parse().with_context(|| {
@@ -562,20 +562,6 @@ impl Config {
             config.svn_allowed_prefixes =
                 v.split([' ', ',']).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         }
-        if let Some(secret) = env("ATR_OIDC_CLIENT_SECRET") {
-            match &mut config.oidc {
-                Some(oidc) => oidc.client_secret = Some(secret),
-                None => anyhow::bail!(
-                    "ATR_OIDC_CLIENT_SECRET is set but the configuration has no [oidc] section; add one (see config.example.toml)"
-                ),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An SSH bind address or `off`.
-fn ssh_bind(name: &str, bind: &str) -> anyhow::Result<Option<SocketAddr>> {
         let mail = &mut config.mail;
         let text = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = text("ATR_SITE_ORIGIN") {
@@ -598,6 +584,20 @@ fn ssh_bind(name: &str, bind: &str) -> anyhow::Result<Option<SocketAddr>> {
             mail.smtp_hello = Some(v);
         }
         config.registries.apply_environment(env)?;
+        if let Some(secret) = env("ATR_OIDC_CLIENT_SECRET") {
+            match &mut config.oidc {
+                Some(oidc) => oidc.client_secret = Some(secret),
+                None => anyhow::bail!(
+                    "ATR_OIDC_CLIENT_SECRET is set but the configuration has no [oidc] section; add one (see config.example.toml)"
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An SSH bind address or `off`.
+fn ssh_bind(name: &str, bind: &str) -> anyhow::Result<Option<SocketAddr>> {
     match bind.trim() {
         "off" | "" => Ok(None),
         b => Ok(Some(b.parse().with_context(|| {
@@ -665,21 +665,6 @@ mod tests {
             "committer_claim",
             "admin_claim",
             "label",
-        ] {
-            assert!(text.contains(key), "config.example.toml does not mention {key}");
-        }
-        let path = dir.path().join("example.toml");
-        std::fs::write(&path, &text).unwrap();
-        let c = load(&[("ATR_CONFIG", path.to_str().unwrap()), ("ATR_STATE_DIR", state)]).unwrap();
-        assert_eq!(c.file.as_deref(), Some(path.as_path()));
-        assert_eq!(c.state_dir, Path::new(state), "the environment overrides the file");
-        let oidc = c.oidc.unwrap();
-        assert_eq!(oidc.uid_claim, "preferred_username");
-        assert_eq!(c.ssh_bind, Some(SocketAddr::from(([127, 0, 0, 1], 2222))));
-    }
-
-    #[test]
-    fn test_mode_is_refused_when_a_listener_is_reachable_from_other_machines() {
             "[mail]",
             "site_origin",
             "smtp_host",
@@ -696,6 +681,21 @@ mod tests {
             "docker_hub",
             "artifact_hub",
             "artifact_hub_staging",
+        ] {
+            assert!(text.contains(key), "config.example.toml does not mention {key}");
+        }
+        let path = dir.path().join("example.toml");
+        std::fs::write(&path, &text).unwrap();
+        let c = load(&[("ATR_CONFIG", path.to_str().unwrap()), ("ATR_STATE_DIR", state)]).unwrap();
+        assert_eq!(c.file.as_deref(), Some(path.as_path()));
+        assert_eq!(c.state_dir, Path::new(state), "the environment overrides the file");
+        let oidc = c.oidc.unwrap();
+        assert_eq!(oidc.uid_claim, "preferred_username");
+        assert_eq!(c.ssh_bind, Some(SocketAddr::from(([127, 0, 0, 1], 2222))));
+    }
+
+    #[test]
+    fn test_mode_is_refused_when_a_listener_is_reachable_from_other_machines() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().to_str().unwrap();
         let c = load(&[("ATR_STATE_DIR", state), ("ATR_TEST_MODE", "1")]).unwrap();
@@ -773,7 +773,6 @@ mod tests {
         let e = format!("{:#}", load(&[("ATR_STATE_DIR", state.to_str().unwrap())]).unwrap_err());
         assert!(e.contains("`state_dir` cannot be set"), "{e}");
     }
-}
 
     #[test]
     fn mail_and_registry_keys_layer_defaults_file_environment() {
@@ -814,3 +813,4 @@ mod tests {
         std::fs::write(&path, "[registries]\nnpmjs = \"https://x\"\n").unwrap();
         assert!(format!("{:#}", load(&[("ATR_CONFIG", p)]).unwrap_err()).contains("unknown field `npmjs`"));
     }
+}

@@ -223,8 +223,8 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     }
     let svn = handlers::svn::SvnSettings::from_config(&config)?;
     let sso = oidc::InjectProvider::from_config(&config);
-    let app = routes::App {
     let registries = handlers::distributions::InjectRegistries(config.registries.clone());
+    let app = routes::App {
         storage: Arc::new(storage),
         accounts: Arc::new(routes::AccountsCache::load(config.accounts_file())?),
         session_key: session::load_or_create_key(&config.state_dir.join("secrets/session.key"))?,

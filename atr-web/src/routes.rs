@@ -160,13 +160,13 @@ pub(crate) fn router(app: App) -> Router {
                 .push(
                     Router::with_path("distribution/delete/{project}/{version}").post(distributions::delete),
                 )
-                .push(Router::with_path("downloads").get(downloads::browse))
-                .push(Router::with_path("downloads/{**path}").get(downloads::browse)),
-        )
                 .push(
                     Router::with_path("distribution/refresh/{project}/{version}")
                         .post(distributions::refresh),
                 )
+                .push(Router::with_path("downloads").get(downloads::browse))
+                .push(Router::with_path("downloads/{**path}").get(downloads::browse)),
+        )
 }
 
 /// The service of the server: the [`router`] behind the hoops that run for every request, matched
