@@ -125,7 +125,7 @@ fn main() {
                     verdict(share >= 40.0)
                 );
             }
-            println!("  (server CPU during the three wrk runs: {cpu:.1} s of 30 s)");
+            println!("  (server CPU during the three 10 s wrk runs: {cpu:.1} s, on 2 cores shared with wrk)");
         }
         _ => println!("  wrk not measured: install Debian `wrk` (make deps)"),
     }

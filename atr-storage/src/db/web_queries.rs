@@ -22,7 +22,10 @@ impl Tx<'_> {
         let mut stmt = self
             .conn()
             .prepare_cached(
-                "SELECT checker, primary_rel_path, member_rel_path, status, message, data FROM check_results
+                // Without the hint SQLite walks the /api/checks/list index (checker before path)
+                // through every result of the revision to skip a sort of one file's results.
+                "SELECT checker, primary_rel_path, member_rel_path, status, message, data
+                 FROM check_results INDEXED BY check_results_by_file_status
                  WHERE project_key = ?1 AND version_key = ?2 AND revision_number = ?3 AND primary_rel_path = ?4
                  ORDER BY checker, member_rel_path, id",
             )
