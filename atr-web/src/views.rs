@@ -304,8 +304,9 @@ pub(crate) fn file_actions(
     path: &RelPath,
 ) -> Result<FileActionsView, WebError> {
     let (release, revision, full) = file_on_disk(s, p, v, path)?;
-    let project =
-        s.read(|tx| tx.project(p))?.ok_or_else(|| WebError::not_found(format!("There is no project `{p}`.")))?;
+    let project = s
+        .read(|tx| tx.project(p))?
+        .ok_or_else(|| WebError::not_found(format!("There is no project `{p}`.")))?;
     let class = classify(path, &project.policy.classification_policy().unwrap_or_default()).class;
     let sbom_missing = atr_core::plan::is_sbom_source(path, class)
         && atr_core::plan::sbom_of(path).is_some_and(|sbom| {
