@@ -18,7 +18,8 @@ use atr_core::path::RelPath;
 use atr_storage::quarantine::Upload;
 use atr_storage::{NewRevision, Storage};
 use support::{
-    Conn, Server, Timing, keys, load_average, login, seed_large, start_release, time_requests, verdict, wrk,
+    Conn, Server, Timing, keys, load_average, login, seed_large, start_release, time_requests,
+    time_requests_after, verdict, wrk,
 };
 
 /// A draft holding the httpd 2.4.68 release, checked by the real worker in this process; its
@@ -93,6 +94,21 @@ fn main() {
         row(&format!("{name}, anonymous"), &anon, "< 20 ms", Some(anon.p50 < 20.0));
         let member = time_requests(&server, 100, |c: &mut Conn| c.get(path, Some(&cookie)));
         row(&format!("{name}, member"), &member, "< 20 ms", Some(member.p50 < 20.0));
+    }
+    // The same pages built afresh: before each request the project's release policy is saved
+    // again (unchanged), which moves the project's change stamp, so no cached page may be used.
+    let project = keys("1.0.0").0;
+    let touch = || {
+        storage
+            .write(|tx| {
+                let p = tx.project(&project)?.expect("the seeded project");
+                tx.set_release_policy(&project, &p.policy)
+            })
+            .unwrap();
+    };
+    for (name, path) in [("compose", &compose), ("report", &report)] {
+        let fresh = time_requests_after(&server, 50, touch, |c: &mut Conn| c.get(path, Some(&cookie)));
+        row(&format!("{name}, member, rebuilt after each change"), &fresh, "< 20 ms", Some(fresh.p50 < 20.0));
     }
     let static_page = time_requests(&server, 100, |c: &mut Conn| c.get("/login", None));
     row("static page (/login)", &static_page, "", None);

@@ -242,6 +242,17 @@ pub(crate) struct Timing {
 pub(crate) fn time_requests(
     server: &Server,
     runs: usize,
+    request: impl FnMut(&mut Conn) -> (u16, Vec<u8>),
+) -> Timing {
+    time_requests_after(server, runs, || {}, request)
+}
+
+/// As [`time_requests`], with `before` run (untimed, in this process) before each request: a
+/// write that changes what the page shows measures the page built afresh instead of cached.
+pub(crate) fn time_requests_after(
+    server: &Server,
+    runs: usize,
+    mut before: impl FnMut(),
     mut request: impl FnMut(&mut Conn) -> (u16, Vec<u8>),
 ) -> Timing {
     let mut c = Conn::open(server.port).unwrap();
@@ -249,10 +260,12 @@ pub(crate) fn time_requests(
     let (status, body) = request(&mut c);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     for _ in 0..5 {
+        before();
         request(&mut c);
     }
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
+            before();
             let t = Instant::now();
             let (status, _) = request(&mut c);
             assert_eq!(status, 200);
