@@ -110,7 +110,8 @@ impl StagedUpload {
             upload: self,
             path,
             at,
-            out: Some(std::io::BufWriter::with_capacity(STAGE_BUFFER, file)),
+            out: Some(file),
+            buf: Vec::with_capacity(STAGE_BUFFER),
             hasher: blake3::Hasher::new(),
             size: 0,
             synced_to: 0,
@@ -203,7 +204,12 @@ pub struct StagedWriter<'u> {
     upload: &'u mut StagedUpload,
     path: RelPath,
     at: PathBuf,
-    out: Option<std::io::BufWriter<fs::File>>,
+    /// The open file; `None` once finished.
+    out: Option<fs::File>,
+    /// Bytes not yet written: they go to the file and into the hash together, a whole buffer
+    /// at a time, so the hash runs on large aligned blocks (its SIMD path) whatever the size of
+    /// the pieces the network delivered.
+    buf: Vec<u8>,
     hasher: blake3::Hasher,
     size: u64,
     synced_to: u64,
@@ -226,8 +232,8 @@ impl StagedWriter<'_> {
 
     /// Completes the file; returns its size.
     pub fn finish(mut self) -> Result<u64, StorageError> {
-        let out = self.out.take().expect("taken only here");
-        out.into_inner().map_err(|e| StorageError::io("write", &self.at)(e.into_error()))?;
+        self.drain().map_err(StorageError::io("write", &self.at))?;
+        self.out.take().expect("taken only here");
         let file = StagedFile {
             path: self.path.clone(),
             size: self.size,
@@ -239,15 +245,24 @@ impl StagedWriter<'_> {
         Ok(self.size)
     }
 
+    /// Hashes and writes the buffered bytes.
+    fn drain(&mut self) -> std::io::Result<()> {
+        let out = self.out.as_mut().ok_or_else(|| std::io::Error::other("the file is finished"))?;
+        self.hasher.update(&self.buf);
+        std::io::Write::write_all(out, &self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
     /// Starts the disk write of what was flushed since the last call (the data stays in the page
     /// cache; the fsync before the revision or quarantine row then has little left to do).
     fn start_writeback(&mut self) {
         let Some(out) = &self.out else { return };
-        let flushed = self.size - out.buffer().len() as u64;
+        let flushed = self.size - self.buf.len() as u64;
         if flushed < self.synced_to + WRITEBACK_EVERY {
             return;
         }
-        start_writeback(out.get_ref(), self.synced_to, flushed - self.synced_to);
+        start_writeback(out, self.synced_to, flushed - self.synced_to);
         self.synced_to = flushed;
     }
 }
@@ -264,11 +279,15 @@ fn start_writeback(file: &fs::File, offset: u64, len: u64) {
 
 impl std::io::Write for StagedWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let out = self.out.as_mut().ok_or_else(|| std::io::Error::other("the file is finished"))?;
-        out.write_all(buf)?;
-        self.hasher.update(buf);
+        if self.out.is_none() {
+            return Err(std::io::Error::other("the file is finished"));
+        }
+        self.buf.extend_from_slice(buf);
         self.size += buf.len() as u64;
-        self.start_writeback();
+        if self.buf.len() >= STAGE_BUFFER {
+            self.drain()?;
+            self.start_writeback();
+        }
         Ok(buf.len())
     }
 

@@ -245,7 +245,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         let acceptor = TcpListener::new(config.https_bind).try_bind().await.with_context(cannot_listen)?;
         tracing::warn!("listening on PLAIN http://{}", config.https_bind);
         let manager = start_workers(&config)?;
-        let server = Server::new(acceptor);
+        let server = tuned(Server::new(acceptor));
         tokio::spawn(stop_on_signal(server.handle()));
         server
             .serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone()).hoop(registries.clone()))
@@ -265,12 +265,25 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         TcpListener::new(config.https_bind).rustls(rustls).try_bind().await.with_context(cannot_listen)?;
     tracing::info!(fingerprint = %cert.fingerprint()?, "listening on https://{}", config.https_bind);
     let manager = start_workers(&config)?;
-    let server = Server::new(acceptor);
+    let server = tuned(Server::new(acceptor));
     tokio::spawn(stop_on_signal(server.handle()));
     server
         .serve(routes::service(app).hoop(svn.clone().hoop()).hoop(sso.clone()).hoop(registries.clone()))
         .await;
     stop_workers(manager).await
+}
+
+/// HTTP/2 flow control sized for uploads: hyper's defaults (a 64 KiB window per stream, 16 KiB
+/// frames) hold a browser's upload over HTTPS (which browsers send as HTTP/2) to a fraction of
+/// what HTTP/1.1 reaches on the same connection (66 vs 329 MB/s for 1 GiB on loopback). Memory
+/// stays bounded: the upload path reads the body as it arrives, a few chunks at a time.
+fn tuned<A: salvo::conn::Acceptor + Send>(mut server: Server<A>) -> Server<A> {
+    server
+        .http2_mut()
+        .initial_stream_window_size(8 << 20)
+        .initial_connection_window_size(16 << 20)
+        .max_frame_size(1 << 20);
+    server
 }
 
 /// Stops the worker manager (if any) after the server stopped.

@@ -95,6 +95,40 @@ impl Server {
         server
     }
 
+    /// Starts the server on `state` as it runs by default, HTTPS with its self-signed certificate
+    /// (no SSH service; its log goes to `<state>.https.log`), and waits until `curl` gets
+    /// `/login` from it. Another server may run on the same state directory: a session made
+    /// there is valid here.
+    pub(crate) fn start_https(state: &Path) -> Server {
+        let port = free_port();
+        let log = std::fs::File::create(state.with_extension("https.log")).unwrap();
+        let child = Command::new(SERVER)
+            .arg("serve")
+            .env("ATR_STATE_DIR", state)
+            .env("ATR_HTTPS_BIND", format!("127.0.0.1:{port}"))
+            .env("ATR_WORKERS", "0")
+            .env("ATR_SSH_BIND", "off")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the atr-web binary starts");
+        let server = Server { child, port };
+        let url = format!("https://127.0.0.1:{port}/login");
+        let started = Instant::now();
+        while Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .map_or(true, |o| o.stdout != b"200")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the HTTPS server did not start (is curl installed?)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
     /// Where the server started on `state` writes its log.
     pub(crate) fn log_path(state: &Path) -> std::path::PathBuf {
         state.with_extension("log")
