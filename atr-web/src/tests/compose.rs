@@ -65,7 +65,7 @@ async fn started_with_files(app: &TestApp) -> (Browser, String) {
 }
 
 /// The blocker, concern, suggestion and ignored counts in the compose page's row of `file`.
-fn row_counts(page: &str, file: &str) -> [u32; 4] {
+pub(super) fn row_counts(page: &str, file: &str) -> [u32; 4] {
     let row = &page[page.find(&format!("<code>{file}</code>")).unwrap_or_else(|| panic!("{file}\n{page}"))..];
     let row = &row[..row.find("</tr>").unwrap()];
     let cells: Vec<u32> = row

@@ -16,6 +16,7 @@ use atr_storage::NewRevision;
 use atr_storage::db::checks::ResultContext;
 use salvo::http::StatusCode;
 
+use super::compose::row_counts;
 use super::{Browser, TestApp};
 
 const TARBALL: &str = "apache-test-client-0.1-src.tar.gz";
@@ -41,19 +42,6 @@ fn insert_results(app: &TestApp, results: &[CheckResult]) {
         cached: false,
     };
     app.storage.write(|tx| tx.insert_check_results(&ctx, results)).unwrap();
-}
-
-/// The (blockers, concerns, suggestions, ignored) cells of `file`'s row.
-fn row_counts(page: &str, file: &str) -> [u32; 4] {
-    let row = &page[page.find(&format!("<code>{file}</code>")).unwrap_or_else(|| panic!("{file}\n{page}"))..];
-    let row = &row[..row.find("</tr>").unwrap()];
-    let cells: Vec<u32> = row
-        .split("<td")
-        .skip(2)
-        .take(4)
-        .map(|c| c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()].parse().unwrap())
-        .collect();
-    cells.try_into().unwrap()
 }
 
 async fn compose(bob: &mut Browser, app: &TestApp, version: &str) -> String {
