@@ -208,6 +208,57 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     check(page.contains("1 added, 1 removed, 0 changed, 2 unchanged."), "revisions compared", &page)
 }
 
+/// A browser session against the app: the app served on a loopback port, chromedriver, and a
+/// headless Chromium with a fresh profile. Stopped by [`Chromium::finish`].
+pub(super) struct Chromium {
+    /// `http://127.0.0.1:<port>` of the app.
+    pub(super) base: String,
+    /// The WebDriver session.
+    pub(super) client: Client,
+    handle: salvo::server::ServerHandle,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    /// Serves `app` on a free loopback port and opens Chromium through chromedriver.
+    pub(super) async fn start(app: &TestApp) -> Chromium {
+        let acceptor = TcpListener::new("127.0.0.1:0").bind().await;
+        let base = format!(
+            "http://{}",
+            acceptor.holdings()[0].local_addr.to_string().trim_start_matches("socket://")
+        );
+        let server = Server::new(acceptor);
+        let handle = server.handle();
+        tokio::spawn(server.serve(routes::service(app.app.clone())));
+        let port = free_port();
+        let driver = Driver(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver runs (Debian packages chromium and chromium-driver)"),
+        );
+        let profile = tempfile::tempdir().unwrap();
+        let client = connect(port, profile.path()).await;
+        Chromium { base, client, handle, _driver: driver, _profile: profile }
+    }
+
+    /// Closes the browser and stops the server; when `outcome` failed, first saves screenshots
+    /// of the current page and of `pages` (see [`save_screenshots`]) and then panics with both.
+    pub(super) async fn finish(self, outcome: Step, prefix: &str, pages: &[(&str, String)]) {
+        if let Err(failure) = outcome {
+            let shots = save_screenshots(&self.client, prefix, pages).await;
+            let _ = self.client.close().await;
+            self.handle.stop_forceful();
+            panic!("{failure}\nscreenshots: {shots:?}");
+        }
+        self.client.close().await.unwrap();
+        self.handle.stop_forceful();
+    }
+}
+
 /// Saves a screenshot of the current page and of each of `pages` (name, URL) as
 /// `<tmp>/atr-web-<prefix>-<name>.png`, for a failed browser test to show what it saw.
 pub(super) async fn save_screenshots(
@@ -235,41 +286,18 @@ pub(super) async fn save_screenshots(
 #[tokio::test]
 async fn a_release_manager_composes_a_release_in_chromium() {
     let app = TestApp::new();
-    let acceptor = TcpListener::new("127.0.0.1:0").bind().await;
-    let base =
-        format!("http://{}", acceptor.holdings()[0].local_addr.to_string().trim_start_matches("socket://"));
-    let server = Server::new(acceptor);
-    let handle = server.handle();
-    tokio::spawn(server.serve(routes::service(app.app.clone())));
-
-    let port = free_port();
-    let _driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian packages chromium and chromium-driver)"),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let client = connect(port, profile.path()).await;
+    let browser = Chromium::start(&app).await;
     let mut workers = atr_worker::ManagerConfig::new(app.storage.layout().root());
     workers.workers = 2;
     let manager = atr_worker::Manager::start(workers)
         .expect("the worker program is built next to the tests (cargo build -p atr-worker)");
-    let outcome = scenario(&client, &base, &app.passwords["bob"]).await;
+    let outcome = scenario(&browser.client, &browser.base, &app.passwords["bob"]).await;
     let stats = tokio::task::spawn_blocking(move || manager.shutdown()).await.unwrap().unwrap();
     assert_eq!(stats.died_with_task, 0, "{stats:?}");
-    if let Err(failure) = outcome {
-        let pages = [
-            ("compose", format!("{base}/compose/test-client/0.1")),
-            ("report", format!("{base}/report/test-client/0.1/{TARBALL}")),
-        ];
-        let shots = save_screenshots(&client, "browser", &pages).await;
-        let _ = client.close().await;
-        handle.stop_forceful();
-        panic!("{failure}\nscreenshots: {shots:?}");
-    }
-    client.close().await.unwrap();
-    handle.stop_forceful();
+    let base = &browser.base;
+    let pages = [
+        ("compose", format!("{base}/compose/test-client/0.1")),
+        ("report", format!("{base}/report/test-client/0.1/{TARBALL}")),
+    ];
+    browser.finish(outcome, "browser", &pages).await;
 }

@@ -8,20 +8,17 @@
 //! (`TestApp::settle`). On failure, screenshots of the current, vote and finish pages are saved in
 //! the temp dir.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use atr_core::model::{ReleasePhase, VoteChoice, VoteMode, VoteResolution};
 use fantoccini::{Client, Locator};
-use salvo::conn::{Acceptor as _, TcpListener};
-use salvo::prelude::*;
 
 use super::TestApp;
-use super::browser::{Driver, Step, check, connect, free_port, save_screenshots, source};
+use super::browser::{Chromium, Step, check, source};
 use super::vote::{
     draft_with_files, finish_checks, fixture, keys, latest, member, phase, set_vote_mode, sha512_hex,
 };
-use crate::{ops, routes};
+use crate::ops;
 
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 const BASE_PATH: &str = "test-client/0.1";
@@ -170,33 +167,10 @@ async fn a_release_is_voted_on_finished_and_announced_in_chromium() {
     set_vote_mode(&app, VoteMode::Trusted);
     let _ = draft_with_files(&app).await;
 
-    let acceptor = TcpListener::new("127.0.0.1:0").bind().await;
-    let base =
-        format!("http://{}", acceptor.holdings()[0].local_addr.to_string().trim_start_matches("socket://"));
-    let server = Server::new(acceptor);
-    let handle = server.handle();
-    tokio::spawn(server.serve(routes::service(app.app.clone())));
-
-    let port = free_port();
-    let _driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver runs (Debian packages chromium and chromium-driver)"),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let client = connect(port, profile.path()).await;
-    let outcome = scenario(&app, &client, &base).await;
-    if let Err(failure) = outcome {
-        let pages =
-            [("vote", format!("{base}/vote/{BASE_PATH}")), ("finish", format!("{base}/finish/{BASE_PATH}"))];
-        let shots = save_screenshots(&client, "lifecycle-browser", &pages).await;
-        let _ = client.close().await;
-        handle.stop_forceful();
-        panic!("{failure}\nscreenshots: {shots:?}");
-    }
-    client.close().await.unwrap();
-    handle.stop_forceful();
+    let browser = Chromium::start(&app).await;
+    let outcome = scenario(&app, &browser.client, &browser.base).await;
+    let base = &browser.base;
+    let pages =
+        [("vote", format!("{base}/vote/{BASE_PATH}")), ("finish", format!("{base}/finish/{BASE_PATH}"))];
+    browser.finish(outcome, "lifecycle-browser", &pages).await;
 }
