@@ -112,13 +112,7 @@ pub(crate) async fn refresh(
 ) -> Result<(), WebError> {
     let cx = Cx::of(depot);
     let (p, v) = release_params(req)?;
-    let f: DeleteForm = form(req, "platform, owner_namespace, package and version").await?;
-    let key = ops::DistributionKey {
-        platform: platform(&f.platform)?,
-        owner_namespace: f.owner_namespace,
-        package: f.package,
-        version: f.version,
-    };
+    let key = record_key(req).await?;
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
     let config = registries(depot);
     let message = format!(
@@ -132,8 +126,19 @@ pub(crate) async fn refresh(
     Ok(())
 }
 
+/// The record a refresh or delete button names.
+async fn record_key(req: &mut Request) -> Result<ops::DistributionKey, WebError> {
+    let f: RecordKeyForm = form(req, "platform, owner_namespace, package and version").await?;
+    Ok(ops::DistributionKey {
+        platform: platform(&f.platform)?,
+        owner_namespace: f.owner_namespace,
+        package: f.package,
+        version: f.version,
+    })
+}
+
 #[derive(Debug, Deserialize)]
-struct DeleteForm {
+struct RecordKeyForm {
     platform: String,
     #[serde(default)]
     owner_namespace: String,
@@ -145,13 +150,7 @@ struct DeleteForm {
 pub(crate) async fn delete(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), WebError> {
     let cx = Cx::of(depot);
     let (p, v) = release_params(req)?;
-    let f: DeleteForm = form(req, "platform, owner_namespace, package and version").await?;
-    let key = ops::DistributionKey {
-        platform: platform(&f.platform)?,
-        owner_namespace: f.owner_namespace,
-        package: f.package,
-        version: f.version,
-    };
+    let key = record_key(req).await?;
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
     let message =
         format!("Deleted the {} record of {}@{}.", key.platform.display_name(), key.package, key.version);
