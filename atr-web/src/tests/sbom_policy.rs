@@ -6,7 +6,7 @@ use atr_core::check::{CheckStatus, CheckerId};
 use atr_core::model::{AuditAction, MissingSbom, ReleasePhase};
 use salvo::http::StatusCode;
 
-use super::vote::{draft_with_files, finish_checks, keys, latest, phase};
+use super::vote::{draft_with_files, finish_checks, keys, latest, latest_results, phase};
 use super::{Browser, TestApp};
 
 /// Submits the project's policy form as the page fills it in (every field with its current
@@ -90,13 +90,8 @@ async fn members_set_the_missing_sbom_severity_on_the_policy_form() {
 
 /// The SBOM presence results of the latest revision.
 fn presence(app: &TestApp) -> Vec<atr_core::check::CheckResult> {
-    let (p, v) = keys();
-    let n = latest(app);
-    app.storage
-        .read(|tx| tx.check_results(&p, &v, n))
-        .unwrap()
+    latest_results(app)
         .into_iter()
-        .map(|r| r.result)
         .filter(|r| r.checker == CheckerId::SBOM && r.data["error_kind"] == "missing_sbom")
         .collect()
 }

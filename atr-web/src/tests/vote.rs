@@ -79,15 +79,17 @@ pub(super) fn finish_checks(app: &TestApp) {
     );
 }
 
-/// The check results of the latest revision that block a vote or need acknowledging.
-fn problems(app: &TestApp) -> Vec<CheckResult> {
+/// The check results of the latest revision.
+pub(super) fn latest_results(app: &TestApp) -> Vec<CheckResult> {
     let (p, v) = keys();
     let n = latest(app);
-    app.storage
-        .read(|tx| tx.check_results(&p, &v, n))
-        .unwrap()
+    app.storage.read(|tx| tx.check_results(&p, &v, n)).unwrap().into_iter().map(|r| r.result).collect()
+}
+
+/// The check results of the latest revision that block a vote or need acknowledging.
+fn problems(app: &TestApp) -> Vec<CheckResult> {
+    latest_results(app)
         .into_iter()
-        .map(|r| r.result)
         .filter(|r| matches!(r.status, CheckStatus::Blocker | CheckStatus::Concern | CheckStatus::Exception))
         .collect()
 }
