@@ -116,11 +116,9 @@ pub(crate) fn keys_file(committee: &str, keys: &[PublicSigningKey], now: Timesta
 pub(crate) mod tests {
     use super::*;
 
-    /// The OpenPGP key of the shared fixture release.
-    pub(crate) const FIXTURE_KEY: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/apache-test-0.2/ATR_Test_0x1913BD07F118B758_public.asc"
-    );
+    /// The OpenPGP key of the project's fixture release (tests/fixtures).
+    pub(crate) const FIXTURE_KEY: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2/signer.asc");
 
     #[test]
     fn the_fixture_key_gives_one_record_that_survives_a_keys_export() {
@@ -129,7 +127,7 @@ pub(crate) mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(keys.len(), 1);
         let k = &keys[0];
-        assert!(k.fingerprint.as_str().ends_with("1913bd07f118b758"), "{}", k.fingerprint);
+        assert!(k.fingerprint.as_str().ends_with("0f15da58c059358f"), "{}", k.fingerprint);
         assert!(k.length > 0 && algorithm_name(k.algorithm) != "unknown", "{k:?}");
         let file = keys_file("test", &keys, Timestamp::from_unix(0));
         assert!(file.contains(&format!("Comment: {}", k.fingerprint.to_uppercase())));

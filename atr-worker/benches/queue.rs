@@ -21,7 +21,7 @@ use atr_worker::ManagerConfig;
 use atr_worker::runner::now;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_atr-worker");
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 
 fn noop() -> TaskSpec {
     TaskSpec {
@@ -95,9 +95,8 @@ fn seeded(dir: &Path) -> Storage {
     let s = Storage::open(dir).unwrap();
     let uid = Uid::new("alice").unwrap();
     let committee = CommitteeKey::new("test").unwrap();
-    let armored =
-        std::fs::read_to_string(Path::new(FIXTURE).join("ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
-    let fpr = Fingerprint::new("48EEB0ADFDA464C95C7CDE751913BD07F118B758").unwrap();
+    let armored = std::fs::read_to_string(Path::new(FIXTURE).join("signer.asc")).unwrap();
+    let fpr = Fingerprint::new("9F6E155B254C3A3CD6270E040F15DA58C059358F").unwrap();
     s.write(|tx| {
         tx.upsert_committee(&Committee {
             key: committee.clone(),

@@ -25,15 +25,15 @@ fn lifecycle_example_walks_a_release_to_announcement_and_shows_refusals() {
     assert!(out.contains("Final phase: Some(\"Released\")"), "{out}");
 }
 
-/// The fixture release in `../shared/fixtures/apache-test-0.2`, beside the repository.
+/// The project's fixture release, `tests/fixtures/apache-test-0.2`.
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/apache-test-0.2")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/apache-test-0.2")
 }
 
 #[test]
 fn embed_checks_example_passes_the_signed_fixture_and_flags_a_key_inside_the_release() {
     let fixture = fixture_dir();
-    let key = fixture.join("ATR_Test_0x1913BD07F118B758_public.asc");
+    let key = fixture.join("signer.asc");
     let release = tempfile::tempdir().unwrap();
     for name in ["apache-test-0.2.tar.gz", "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"] {
         std::fs::copy(fixture.join(name), release.path().join(name)).unwrap();
@@ -45,7 +45,7 @@ fn embed_checks_example_passes_the_signed_fixture_and_flags_a_key_inside_the_rel
     assert!(out.contains("KEYS: 1 usable certificates"), "{out}");
     assert!(out.contains("summary: 0 blocker"), "{out}");
 
-    std::fs::copy(&key, release.path().join("ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
+    std::fs::copy(&key, release.path().join("signer.asc")).unwrap();
     let (ok, out) = run_example("embed_checks", &[dir, key.to_str().unwrap()]);
     assert!(!ok, "a public key inside the release blocks a vote\n{out}");
     assert!(out.contains("add the key on the Keys page"), "{out}");

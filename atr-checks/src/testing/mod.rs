@@ -13,6 +13,7 @@
 //! ```
 
 pub mod archive;
+pub mod surroundings;
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

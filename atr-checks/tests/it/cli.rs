@@ -9,7 +9,7 @@ use atr_checks::testing::keys_file;
 
 use crate::support::*;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 const FIXTURE_AT: &str = "1779186905"; // one day after the fixture was signed
 
 fn atr_check(args: &[&str]) -> Output {
@@ -25,7 +25,7 @@ fn fixture_copy() -> Release {
 }
 
 fn keys() -> String {
-    format!("{FIXTURE}/ATR_Test_0x1913BD07F118B758_public.asc")
+    format!("{FIXTURE}/signer.asc")
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Whole-directory checks: the shared fixture release, a complete release, a broken one, parallel runs.
+//! Whole-directory checks: the project's fixture release (tests/fixtures), a complete release, a broken one, parallel runs.
 
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -17,19 +17,18 @@ use crate::support::*;
 
 #[test]
 fn fixture_release_key_signature_and_checksum_verify() {
-    let fx = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2"));
+    let fx = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2"));
     let r = Release::new();
     for f in ["apache-test-0.2.tar.gz", "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"] {
         std::fs::copy(fx.join(f), r.path().join(f)).unwrap();
     }
-    let ring =
-        Keyring::from_file(&fx.join("ATR_Test_0x1913BD07F118B758_public.asc"), &Limits::default()).unwrap();
+    let ring = Keyring::from_file(&fx.join("signer.asc"), &Limits::default()).unwrap();
     assert_eq!(ring.certs().len(), 1);
     let ctx = CheckContext::new(UNIX_EPOCH + Duration::from_secs(1_779_100_505 + 86_400));
     let report = check_directory(r.path(), Some(&ring), &ctx).unwrap();
     let sig = report.results.iter().find(|x| x.checker == CheckerId::SIGNATURE).unwrap();
     assert_eq!(sig.status, CheckStatus::Note, "{}", sig.message);
-    assert_eq!(sig.data["certificate_fingerprint"], "48EEB0ADFDA464C95C7CDE751913BD07F118B758");
+    assert_eq!(sig.data["certificate_fingerprint"], "9F6E155B254C3A3CD6270E040F15DA58C059358F");
     assert_eq!(sig.data["asf_uid"], "test");
     let hash = report.results.iter().find(|x| x.checker == CheckerId::HASHING).unwrap();
     assert_eq!(hash.status, CheckStatus::Note, "{}", hash.message);

@@ -138,3 +138,32 @@ fn no_test_is_skipped_or_expects_a_panic() {
     }
     assert!(hits.is_empty(), "tests must run and must not rely on panics; fix:\n{}", hits.join("\n"));
 }
+
+#[test]
+fn only_the_surroundings_module_reads_the_shared_folder() {
+    // The shared folder sits beside CI's checkout but not beside anybody else's clone: a test that reads
+    // it must go through the one module that prints `SKIPPED: ...` and passes when it is absent.
+    const GATE: &str = "atr-checks/src/testing/surroundings.rs";
+    let names = [concat!("../", "shared"), concat!("\"", "shared", "\"")];
+    let mut hits = Vec::new();
+    for f in rust_files(&workspace_dir()) {
+        if f.ends_with(GATE) || f.ends_with("atr-core/tests/it/tidy.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&f).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            if names.iter().any(|b| line.contains(b)) {
+                hits.push(format!("{}:{}", f.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "read the project's surroundings through atr_checks::testing::surroundings::beside, which skips \
+         the test with a SKIPPED line when they are absent; fix:\n{}",
+        hits.join("\n")
+    );
+    let gate = fs::read_to_string(workspace_dir().join(GATE)).unwrap();
+    assert!(gate.contains(concat!("../", "shared")), "{GATE} names the surroundings");
+    assert!(gate.contains("SKIPPED: {what} is not available ({how})"), "{GATE} keeps its skip line");
+}

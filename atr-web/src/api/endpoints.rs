@@ -59,7 +59,7 @@ macro_rules! ep {
     };
 }
 
-/// Every endpoint, in the order of api-contract.md §4.
+/// Every endpoint, in the order of the table in docs/API.md.
 pub(crate) fn all() -> Vec<Endpoint> {
     use releases::*;
     vec![

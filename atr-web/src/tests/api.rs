@@ -1,6 +1,6 @@
 //! The JSON API through HTTP: tokens and JWTs, the error shape, every endpoint's success shape
 //! (exact top-level keys and JSON types), its error statuses and permission refusals, the
-//! endpoint table against api-contract.md §4, and the `atr` client's whole release workflow.
+//! endpoint table against docs/API.md (our own description of the API), and the `atr` client's whole release workflow.
 
 use atr_core::ids::{CommitteeKey, ProjectKey, Uid, VersionKey};
 use atr_core::permissions::Actor;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{BASE, TestApp};
 use crate::ops;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -516,7 +516,7 @@ fn generated_key(uid: &str) -> String {
 async fn openpgp_and_ssh_keys() {
     let app = TestApp::new();
     let alice = jwt(&app, "alice").await;
-    let armored = String::from_utf8(fixture("ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
+    let armored = String::from_utf8(fixture("signer.asc")).unwrap();
     let a = post(
         &app,
         "/api/key/add",
@@ -528,7 +528,7 @@ async fn openpgp_and_ssh_keys() {
     assert_keys(&a.json, &["endpoint", "fingerprint", "warnings"]);
     let fp = a.json["fingerprint"].as_str().unwrap().to_owned();
     assert_eq!(fp, fp.to_uppercase());
-    assert!(fp.ends_with("1913BD07F118B758"), "{fp}");
+    assert!(fp.ends_with("0F15DA58C059358F"), "{fp}");
     let a = post(
         &app,
         "/api/key/add",
@@ -765,7 +765,7 @@ async fn the_clients_release_workflow_end_to_end() {
     let alice = jwt(&app, "alice").await;
     let a = start(&app, &alice, "0.2").await;
     assert_eq!(a.status, StatusCode::CREATED);
-    let armored = String::from_utf8(fixture("ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
+    let armored = String::from_utf8(fixture("signer.asc")).unwrap();
     let a = post(
         &app,
         "/api/key/add",
@@ -1043,7 +1043,7 @@ async fn the_clients_release_workflow_end_to_end() {
     let a = post(&app, "/api/signature/provenance", &prov, Some(&alice)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_keys(&a.json, &["endpoint", "fingerprint", "key_asc_text", "committees_with_artifact"]);
-    assert!(a.json["fingerprint"].as_str().unwrap().ends_with("1913BD07F118B758"));
+    assert!(a.json["fingerprint"].as_str().unwrap().ends_with("0F15DA58C059358F"));
     assert_eq!(a.json["committees_with_artifact"], json!([{ "committee": "test" }]));
     let mut wrong = prov.clone();
     wrong["signature_sha3_256"] = json!("00");
@@ -1119,43 +1119,27 @@ async fn sbom_generation_is_queued_for_a_source_archive_of_the_draft() {
     );
 }
 
-/// api-contract.md §4, row by row: method and path (arguments as `{}`), and whether a JWT is sent.
-const CONTRACT: [(&str, &str, bool); 34] = [
-    ("POST", "/jwt/create", false),
-    ("GET", "/checks/list/{project}/{version}[/{revision}]", false),
-    ("GET", "/checks/ongoing/{project}/{version}[/{revision}]", false),
-    ("GET", "/committee/keys/{committee}", false),
-    ("GET", "/distribution/list/{project}/{version}", false),
-    ("POST", "/distribution/record", true),
-    ("POST", "/ignore/add", true),
-    ("POST", "/ignore/delete", true),
-    ("GET", "/ignore/list/{key}", false),
-    ("POST", "/key/add", true),
-    ("POST", "/key/delete", true),
-    ("GET", "/key/get/{fingerprint}", false),
-    ("POST", "/keys/upload", true),
-    ("GET", "/keys/user/{uid}", false),
-    ("GET", "/project/get/{project}", false),
-    ("GET", "/project/releases/{project}", false),
-    ("POST", "/release/announce", true),
-    ("POST", "/release/create", true),
-    ("POST", "/release/delete", true),
-    ("POST", "/release/draft/delete", true),
-    ("GET", "/release/paths/{project}/{version}[/{revision}]", false),
-    ("GET", "/release/get/{project}/{version}", false),
-    ("GET", "/release/revisions/{project}/{version}", false),
-    ("POST", "/release/upload", true),
-    ("POST", "/sbom/generate", true),
-    ("POST", "/signature/provenance", true),
-    ("POST", "/ssh-key/add", true),
-    ("POST", "/ssh-key/delete", true),
-    ("GET", "/ssh-keys/list/{uid}", false),
-    ("GET", "/task/get/{id}", true),
-    ("POST", "/vote/resolve", true),
-    ("POST", "/vote/start", true),
-    ("POST", "/vote/tabulate", true),
-    ("GET", "https://{host}/download/path/{project}/{version}/{path}", false),
-];
+/// The rows of the endpoint table of `docs/API.md`, the project's own contract: method, path
+/// (arguments as `{}`), whether a JWT is needed, and the status of success.
+fn contract() -> Vec<(String, String, bool, u16)> {
+    let doc = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/API.md");
+    let text = std::fs::read_to_string(doc).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let method = *cells.get(1)?;
+            if method != "GET" && method != "POST" {
+                return None;
+            }
+            let auth = match cells[3] {
+                "JWT" => true,
+                "-" => false,
+                other => panic!("docs/API.md: auth is `JWT` or `-`, not `{other}`: {l}"),
+            };
+            Some((method.to_owned(), cells[2].to_owned(), auth, cells[4].parse().unwrap()))
+        })
+        .collect()
+}
 
 /// The contract's path of a route: `api/x/{a}` → `/x/{a}`, download under `https://{host}`.
 fn contract_path(route: &str) -> String {
@@ -1167,29 +1151,19 @@ fn contract_path(route: &str) -> String {
 
 #[tokio::test]
 async fn every_endpoint_of_the_contract_is_served_with_its_authentication() {
-    // The table above is §4 of the reference, when the reference is present.
-    let reference = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/api-contract.md");
-    if let Ok(text) = std::fs::read_to_string(reference) {
-        let rows: Vec<(String, String, bool)> = text
-            .lines()
-            .filter_map(|l| {
-                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                cells.get(1)?.parse::<u32>().ok()?;
-                let (method, path) = cells[2].split_once(' ')?;
-                let path = path.split_whitespace().next()?.to_owned();
-                Some((method.to_owned(), path, cells[3].contains("JWT")))
-            })
-            .collect();
-        let ours: Vec<(String, String, bool)> =
-            CONTRACT.iter().map(|(m, p, a)| ((*m).to_owned(), (*p).to_owned(), *a)).collect();
-        assert_eq!(rows, ours, "the table of api-contract.md §4");
-    }
-
     let endpoints = crate::api::endpoints::all();
-    assert_eq!(endpoints.len(), 34);
-    for (e, (method, path, auth)) in endpoints.iter().zip(CONTRACT) {
-        assert_eq!(e.method, method);
-        assert_eq!(e.auth, auth, "{path}");
+    let contract = contract();
+    assert_eq!(contract.len(), 34, "docs/API.md lists 34 endpoints");
+    assert_eq!(
+        endpoints.len(),
+        contract.len(),
+        "the server serves each endpoint of docs/API.md, and no other"
+    );
+    for (e, (method, path, auth, status)) in endpoints.iter().zip(&contract) {
+        let path = path.as_str();
+        assert_eq!(e.method, method, "{path}");
+        assert_eq!(e.auth, *auth, "{path}");
+        assert_eq!(e.status, *status, "{path}");
         let (base, optional) = match path.split_once("[/{revision}]") {
             Some((b, _)) => (b.to_owned(), true),
             None => (path.to_owned(), false),

@@ -1,5 +1,5 @@
 //! The compose phase in headless Chromium (Debian `chromium` and `chromium-driver`): log in, start
-//! `test-client` 0.1, upload the three files of the shared fixture release, open the tarball's
+//! `test-client` 0.1, upload the three files of the project's fixture release (tests/fixtures), open the tarball's
 //! report, add the fixture's OpenPGP key, generate a .sha256, delete a file, compare two revisions.
 //! Two real worker processes check the uploads; the test waits (at most 60 s) for them to finish.
 //! On failure, screenshots of the current, compose and report pages are saved in the temp dir.
@@ -14,7 +14,7 @@ use salvo::prelude::*;
 use super::TestApp;
 use crate::routes;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 /// chromedriver, killed when dropped.
@@ -169,8 +169,7 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
     )?;
 
     c.goto(&format!("{base}/keys")).await.map_err(e)?;
-    let key = std::fs::read_to_string(format!("{FIXTURE}/ATR_Test_0x1913BD07F118B758_public.asc"))
-        .map_err(|e| e.to_string())?;
+    let key = std::fs::read_to_string(format!("{FIXTURE}/signer.asc")).map_err(|e| e.to_string())?;
     fill(c, "form[action='/keys/add'] textarea[name=key]", &key).await?;
     c.find(Locator::Css("form[action='/keys/add'] option[value=test]"))
         .await
@@ -180,7 +179,7 @@ async fn scenario(c: &Client, base: &str, password: &str) -> Step {
         .map_err(e)?;
     submit_in(c, "//form[@action='/keys/add']").await?;
     let page = source(c).await?;
-    check(page.contains("Added key ") && page.contains("1913BD07F118B758"), "key added", &page)?;
+    check(page.contains("Added key ") && page.contains("0F15DA58C059358F"), "key added", &page)?;
 
     // Actions on a file are on its own page, linked from its row of the compose page.
     c.goto(&format!("{base}/compose/test-client/0.1")).await.map_err(e)?;

@@ -19,7 +19,7 @@ use super::{Browser, TestApp};
 use crate::handlers::svn::SvnSettings;
 use crate::routes;
 
-const FIXTURE: &str = "../../shared/fixtures/apache-test-0.2";
+const FIXTURE: &str = "../tests/fixtures/apache-test-0.2";
 const FILES: [&str; 3] =
     ["apache-test-0.2.tar.gz", "apache-test-0.2.tar.gz.asc", "apache-test-0.2.tar.gz.sha512"];
 

@@ -15,7 +15,7 @@ use super::{Browser, TestApp};
 use crate::ops;
 
 /// The signed test release (tarball, signature, checksum) and the KEYS of its signer.
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 pub(super) fn fixture(name: &str) -> Vec<u8> {
@@ -28,7 +28,7 @@ fn tarball_bytes() -> Vec<u8> {
 
 /// Registers the fixture's signing key with committee `test`, so the signature check passes.
 pub(super) fn add_fixture_key(app: &TestApp, committee: &str) {
-    let key = fixture("ATR_Test_0x1913BD07F118B758_public.asc");
+    let key = fixture("signer.asc");
     let c = CommitteeKey::new(committee).unwrap();
     ops::add_signing_keys(
         &app.storage,
@@ -482,7 +482,7 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
     assert_eq!(inode(&published), voted_inode, "the download is the voted file itself");
     let keys_file = std::fs::read_to_string(app.storage.layout().downloads().join("test/KEYS")).unwrap();
     assert!(
-        keys_file.contains("1913BD07F118B758") && keys_file.contains("BEGIN PGP PUBLIC KEY BLOCK"),
+        keys_file.contains("0F15DA58C059358F") && keys_file.contains("BEGIN PGP PUBLIC KEY BLOCK"),
         "{keys_file}"
     );
     assert!(outbox(&app).iter().any(|m| m.contains("[ANNOUNCE]") && m.contains("/release/test-client/0.1")));
@@ -497,7 +497,7 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
     let (status, page) = visitor.get(&app, "/release/test-client/0.1").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains(&sha512_hex(&tar)), "{page}");
-    assert!(page.contains("1913BD07F118B758") && page.contains("passed"), "{page}");
+    assert!(page.contains("0F15DA58C059358F") && page.contains("passed"), "{page}");
     let (status, page) = visitor.get(&app, "/downloads/test/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("test-client-0.1/") && page.contains("KEYS"), "{page}");

@@ -1,13 +1,13 @@
 //! End to end with real worker processes: `atr-web serve` with `ATR_WORKERS=2`, driven over HTTPS
 //! by `curl` with a cookie jar, as the committee member `alice`: add the fixture's key to the
-//! committee, start `test-client` 0.1, upload the three files of the shared fixture release, wait
+//! committee, start `test-client` 0.1, upload the three files of the project's fixture release (tests/fixtures), wait
 //! until the checks are done, and read real results on the report and compose pages.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 const TARBALL: &str = "apache-test-0.2.tar.gz";
 
 /// The server process, stopped with SIGINT (then killed) when dropped.
@@ -155,10 +155,10 @@ fn workers_check_an_uploaded_release_end_to_end() {
     assert_eq!(status, 200, "{home}");
     assert!(home.contains("Signed in as <strong>alice</strong>"), "{home}");
 
-    let key = std::fs::read_to_string(format!("{FIXTURE}/ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
+    let key = std::fs::read_to_string(format!("{FIXTURE}/signer.asc")).unwrap();
     let (status, page) = curl.post("/keys/add", &[("key", &key), ("committee", "test")]);
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Added key ") && page.contains("1913BD07F118B758"), "{page}");
+    assert!(page.contains("Added key ") && page.contains("0F15DA58C059358F"), "{page}");
 
     let (status, page) = curl.post("/start/test-client", &[("version", "0.1")]);
     assert_eq!(status, 200, "{page}");

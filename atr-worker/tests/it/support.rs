@@ -12,8 +12,7 @@ use atr_core::time::Timestamp;
 use atr_storage::{NewRevision, Storage};
 use atr_worker::{Manager, ManagerConfig};
 
-pub(crate) const FIXTURE: &str =
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/apache-test-0.2");
+pub(crate) const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/apache-test-0.2");
 
 pub(crate) fn now() -> Timestamp {
     atr_worker::runner::now()
@@ -36,9 +35,8 @@ pub(crate) fn version_key() -> VersionKey {
 pub(crate) fn seeded(dir: &Path) -> Storage {
     let s = Storage::open(dir).unwrap();
     let committee = CommitteeKey::new("test").unwrap();
-    let armored =
-        std::fs::read_to_string(Path::new(FIXTURE).join("ATR_Test_0x1913BD07F118B758_public.asc")).unwrap();
-    let fpr = Fingerprint::new("48EEB0ADFDA464C95C7CDE751913BD07F118B758").unwrap();
+    let armored = std::fs::read_to_string(Path::new(FIXTURE).join("signer.asc")).unwrap();
+    let fpr = Fingerprint::new("9F6E155B254C3A3CD6270E040F15DA58C059358F").unwrap();
     s.write(|tx| {
         tx.upsert_committee(&Committee {
             key: committee.clone(),
@@ -70,7 +68,7 @@ pub(crate) fn seeded(dir: &Path) -> Storage {
             created: Timestamp::from_unix(1_779_100_350),
             latest_self_signature: None,
             expires: Some(Timestamp::from_unix(1_873_796_400)),
-            primary_declared_uid: Some("ATR Test <test@apache.org>".into()),
+            primary_declared_uid: Some("Apache Test Fixture <test@apache.org>".into()),
             secondary_declared_uids: vec![],
             apache_uid: Some(uid()),
             ascii_armored_key: armored.clone(),
