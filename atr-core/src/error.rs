@@ -55,6 +55,9 @@ pub struct Refusal {
     pub reason: String,
     /// How to fix it, as an instruction, such as `Wait for the checks to finish, then try again.`
     pub fix: String,
+    /// The exact text the JSON API answers with instead, where the real `atr` client's contract
+    /// (its transcripts, or ATR itself) fixes one; the web pages keep the full explanation.
+    pub api_text: Option<&'static str>,
 }
 
 impl Refusal {
@@ -65,7 +68,13 @@ impl Refusal {
         reason: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Refusal { kind, action: action.into(), reason: reason.into(), fix: fix.into() }
+        Refusal { kind, action: action.into(), reason: reason.into(), fix: fix.into(), api_text: None }
+    }
+
+    /// The same refusal, answered on the JSON API with exactly `text` (the client's contract).
+    pub fn with_api_text(mut self, text: &'static str) -> Self {
+        self.api_text = Some(text);
+        self
     }
 }
 

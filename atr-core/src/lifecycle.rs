@@ -50,6 +50,9 @@ pub const MAX_VOTE_HOURS: u32 = 720;
 pub const INCUBATOR_VOTE_LIST: &str = "general@incubator.apache.org";
 /// The prefix of a mailing-list thread URL accepted as evidence of a manual vote.
 pub const THREAD_URL_PREFIX: &str = "https://lists.apache.org/thread/";
+/// The JSON API's answer to starting a vote while checks run: the exact text of ATR and of the
+/// real `atr` client's transcripts (`cli_slow_task.t`).
+pub const CHECKS_ONGOING_API_TEXT: &str = "All checks must be completed before starting a vote";
 /// Files that travel with an artifact when it is moved in the finish phase.
 pub const COMPANION_SUFFIXES: [&str; 3] = [".asc", ".sha256", ".sha512"];
 
@@ -205,6 +208,9 @@ pub enum Command {
         resolution: VoteResolution,
         /// For manual votes: the thread URLs.
         evidence: Option<ManualEvidence>,
+        /// A test server's bypass (`ATR_TEST_MODE` only, as ATR's tests have): resolve at once,
+        /// before the vote period ends and whatever the tally; recorded in the audit.
+        test_mode_bypass: bool,
     },
     /// Move files in the finish phase (with their `.asc`/`.sha256`/`.sha512` companions).
     FinishMove {
@@ -414,7 +420,9 @@ pub fn apply(
         Command::StartVote { revision, duration_hours, email_to, subject, body, concerns_noted } => {
             cx.start_vote(revision, duration_hours, email_to, subject, body, &concerns_noted)
         }
-        Command::Resolve { resolution, evidence } => cx.resolve(resolution, evidence),
+        Command::Resolve { resolution, evidence, test_mode_bypass } => {
+            cx.resolve(resolution, evidence, test_mode_bypass)
+        }
         Command::FinishMove { moves, expected_latest } => cx.finish_move(moves, expected_latest),
         Command::Announce { revision, email_to, body, path_suffix } => {
             cx.announce(revision, email_to, body, path_suffix)
@@ -719,15 +727,17 @@ impl Cx<'_> {
             ));
         }
         if checks.ongoing > 0 {
-            return Err(self.refuse(
-                RefusalKind::Conflict,
-                verb,
-                format!(
-                    "all checks must be completed before starting a vote ({} still queued or running)",
-                    checks.ongoing
-                ),
-                "Wait for the checks to finish, then try again.",
-            ));
+            return Err(self
+                .refuse(
+                    RefusalKind::Conflict,
+                    verb,
+                    format!(
+                        "all checks must be completed before starting a vote ({} still queued or running)",
+                        checks.ongoing
+                    ),
+                    "Wait for the checks to finish, then try again.",
+                )
+                .with_api_text(CHECKS_ONGOING_API_TEXT));
         }
         if checks.blockers > 0 || checks.exceptions > 0 {
             return Err(self.refuse(
@@ -826,6 +836,7 @@ impl Cx<'_> {
         &self,
         resolution: VoteResolution,
         evidence: Option<ManualEvidence>,
+        test_mode_bypass: bool,
     ) -> Result<Transition, Refusal> {
         let verb = "resolve the vote on";
         let release = self.release(verb)?;
@@ -844,6 +855,7 @@ impl Cx<'_> {
         let mode = release.vote_mode.unwrap_or(self.policy().vote_mode);
         let round = release.vote_round.unwrap_or(VoteRound::Committee);
         if resolution != VoteResolution::Cancelled
+            && !test_mode_bypass
             && let Some(ends) = release.vote_ends
             && self.now < ends
         {
@@ -868,7 +880,7 @@ impl Cx<'_> {
             .cloned()
             .collect();
         let tally = Tally::of(&ballots);
-        if resolution == VoteResolution::Passed {
+        if resolution == VoteResolution::Passed && !test_mode_bypass {
             if mode == VoteMode::Manual {
                 let ok = evidence.as_ref().is_some_and(|e| {
                     [&e.vote_thread_url, &e.result_thread_url]
@@ -972,6 +984,7 @@ impl Cx<'_> {
                 "binding_yes": tally.binding_yes,
                 "binding_no": tally.binding_no,
                 "evidence": evidence,
+                "test_mode_bypass": test_mode_bypass,
             }),
         );
         state.release = Some(next);

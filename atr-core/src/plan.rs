@@ -359,12 +359,12 @@ mod tests {
             [
                 (
                     "a-1.0-src.tar.gz",
-                    &json!({ "presence": true, "sbom": "a-1.0-src.tar.gz.cdx.json", "sbom_present": true, "missing_status": "concern" })
+                    &json!({ "presence": true, "sbom": "a-1.0-src.tar.gz.cdx.json", "sbom_present": true, "missing_status": "suggestion" })
                 ),
                 ("a-1.0-src.tar.gz.cdx.json", &json!({ "artifact": "a-1.0-src.tar.gz" })),
                 (
                     "b-1.0-src.zip",
-                    &json!({ "presence": true, "sbom": "b-1.0-src.zip.cdx.json", "sbom_present": false, "missing_status": "concern" })
+                    &json!({ "presence": true, "sbom": "b-1.0-src.zip.cdx.json", "sbom_present": false, "missing_status": "suggestion" })
                 ),
             ]
         );

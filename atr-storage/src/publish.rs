@@ -159,6 +159,51 @@ impl Storage {
         }
     }
 
+    /// The committee's download area and every file in it that is a hard link of a file of the
+    /// announced release `project`-`version` (same device and inode as a file under `finished/`).
+    pub(crate) fn published_links(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+        committee: &CommitteeKey,
+        is_podling: bool,
+    ) -> Result<(PathBuf, Vec<PathBuf>), StorageError> {
+        let finished = self.layout().finished_release(project, version);
+        let area = self.download_root(committee, is_podling);
+        let mut inodes = std::collections::HashSet::new();
+        if finished.is_dir() {
+            for f in list_files(&finished)? {
+                let path = finished.join(f.as_str());
+                let m = fs::symlink_metadata(&path).map_err(StorageError::io("inspect", &path))?;
+                inodes.insert((m.dev(), m.ino()));
+            }
+        }
+        // Every entry of the area, whatever its name: a file put there by other means is looked at
+        // (and left alone unless it is one of the release's inodes), never a reason to fail.
+        let mut links = Vec::new();
+        let mut dirs = if inodes.is_empty() { Vec::new() } else { vec![area.clone()] };
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries {
+                let entry = entry.map_err(StorageError::io("list", &dir))?;
+                let m =
+                    fs::symlink_metadata(entry.path()).map_err(StorageError::io("inspect", entry.path()))?;
+                if m.is_dir() {
+                    dirs.push(entry.path());
+                } else if m.is_file() && inodes.contains(&(m.dev(), m.ino())) {
+                    links.push(entry.path());
+                }
+            }
+        }
+        links.sort();
+        Ok((area, links))
+    }
+
+    /// `path` relative to the state directory, for messages and audit records.
+    pub(crate) fn relative_to_root(&self, path: &Path) -> String {
+        self.relative(path)
+    }
+
     fn publishing(&self) -> PathBuf {
         self.layout().root().join(PUBLISHING_DIR)
     }

@@ -643,24 +643,72 @@ impl Storage {
         actor: &Uid,
         now: Timestamp,
     ) -> Result<(), StorageError> {
+        let audit = AuditEvent {
+            id: None,
+            at: now,
+            actor: Some(actor.clone()),
+            as_admin: false,
+            action: AuditAction::ReleaseDelete,
+            target: ReleaseKey::new(project.clone(), version.clone()).to_string(),
+            details: serde_json::json!({}),
+        };
+        self.delete_release_as(project, version, &audit, None).map(|_| ())
+    }
+
+    /// Deletes a release as the core decided (its audit record `audit`, the phase added to its
+    /// details): rows, then directories. With `unpublish_from` (the committee and whether it is a
+    /// podling; an announced release, which only an administrator may delete), its files are
+    /// also taken out of the download area: every file there that is a hard link of one of the
+    /// release's finished files (same inode, as ATR does), and nothing else; the paths removed
+    /// are in the audit record. Returns them.
+    pub fn delete_release_as(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+        audit: &AuditEvent,
+        unpublish_from: Option<(&atr_core::ids::CommitteeKey, bool)>,
+    ) -> Result<Vec<String>, StorageError> {
         let _release_lock = session::lock_file(&self.layout().release_lock(project, version), true)?;
         let key = ReleaseKey::new(project.clone(), version.clone()).to_string();
+        let (area, published) = match unpublish_from {
+            Some((committee, is_podling)) => self.published_links(project, version, committee, is_podling)?,
+            None => (PathBuf::new(), Vec::new()),
+        };
+        let removed: Vec<String> = published.iter().map(|p| self.relative_to_root(p)).collect();
         self.write(|tx| {
             let release = tx
                 .release(project, version)?
                 .ok_or_else(|| StorageError::NotFound { what: "release", key: key.clone() })?;
             tx.delete_release_rows(project, version)?;
-            tx.append_audit(&AuditEvent {
-                id: None,
-                at: now,
-                actor: Some(actor.clone()),
-                as_admin: false,
-                action: AuditAction::ReleaseDelete,
-                target: key.clone(),
-                details: serde_json::json!({ "phase": release.phase.as_str() }),
-            })
-            .map(|_| ())
+            let mut event = audit.clone();
+            if let serde_json::Value::Object(details) = &mut event.details {
+                details.insert("phase".to_owned(), release.phase.as_str().into());
+                if unpublish_from.is_some() {
+                    details.insert("download_files_removed".to_owned(), removed.clone().into());
+                }
+            }
+            tx.append_audit(&event).map(|_| ())
         })?;
-        session::remove_tree(&self.layout().unfinished_release(project, version))
+        for path in &published {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StorageError::io("remove the download", path)(e));
+                }
+                _ => {}
+            }
+            // Directories the release's files leave empty go too (never the committee's own).
+            let mut dir = path.parent();
+            while let Some(d) = dir {
+                if !d.starts_with(&area) || d == area || fs::remove_dir(d).is_err() {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+        if unpublish_from.is_some() {
+            session::remove_tree(&self.layout().finished_release(project, version))?;
+        }
+        session::remove_tree(&self.layout().unfinished_release(project, version))?;
+        Ok(removed)
     }
 }

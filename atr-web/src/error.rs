@@ -12,11 +12,15 @@ use salvo::{Response, Scribe};
 pub(crate) struct WebError {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
+    /// The exact text the JSON API answers with instead, where the client's contract fixes one
+    /// ([`Refusal::api_text`]).
+    pub(crate) api_text: Option<&'static str>,
 }
 
 impl WebError {
-    fn new(status: StatusCode, message: impl Into<String>) -> WebError {
-        WebError { status, message: message.into() }
+    /// An error of `status` with `message`.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> WebError {
+        WebError { status, message: message.into(), api_text: None }
     }
 
     /// 400: the request is malformed.
@@ -68,7 +72,7 @@ impl From<Refusal> for WebError {
             RefusalKind::Conflict | RefusalKind::TooEarly => StatusCode::CONFLICT,
             RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        WebError::new(status, r.to_string())
+        WebError { api_text: r.api_text, ..WebError::new(status, r.to_string()) }
     }
 }
 

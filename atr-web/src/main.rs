@@ -231,6 +231,7 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
         secure_cookies: config.secure_cookies,
         upload_limit: config.upload_max_bytes,
         pages: Arc::default(),
+        test_mode: config.test_mode,
     };
     let _ssh = ssh::start_configured(&config, &app.storage, &app.accounts).await;
 

@@ -97,7 +97,7 @@ impl From<OidcError> for WebError {
             OidcError::Flow(_) => StatusCode::BAD_REQUEST,
             OidcError::Provider(_) => StatusCode::BAD_GATEWAY,
         };
-        WebError { status, message: format!("Single sign-on failed: {e}") }
+        WebError::new(status, format!("Single sign-on failed: {e}"))
     }
 }
 

@@ -94,24 +94,21 @@ pub(crate) fn add_revision(
     Ok(revision)
 }
 
-/// Deletes a draft (permission and phase decided by the core), its rows and its directories.
+/// Deletes a release (permission and phase decided by the core: an announced one only by an
+/// administrator, which also takes its files out of the download area), its rows and its
+/// directories, with the core's audit record. Returns the download paths removed.
 pub(crate) fn delete_release(
     s: &Storage,
     actor: &Actor,
     project: &ProjectKey,
     version: &VersionKey,
     now: Timestamp,
-) -> Result<(), WebError> {
+) -> Result<Vec<String>, WebError> {
     let state = s.release_state(project, version, now)?;
     let t = apply(&state, Command::Delete, actor, now)?;
-    let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
-    if t.effects.iter().any(|e| matches!(e, Effect::DeleteRelease { remove_downloads: true })) {
-        return Err(WebError::forbidden(
-            "Deleting an announced release removes published files; use the admin tools for that.",
-        ));
-    }
-    s.delete_release(project, version, &uid, now)?;
-    Ok(())
+    let unpublish = t.effects.iter().any(|e| matches!(e, Effect::DeleteRelease { remove_downloads: true }));
+    let area = unpublish.then_some((&state.project.committee_key, state.project.is_podling));
+    Ok(s.delete_release_as(project, version, &t.audit, area)?)
 }
 
 /// The audit record of a change made by `actor` outside the lifecycle (ignores, keys, tokens, policy).
@@ -616,7 +613,7 @@ fn deliver_in(
 
 /// Starts the vote on the latest draft revision (every guard in the core): the phase change and
 /// its audit record (with the acknowledged concerns) are written, then the `[VOTE]` mail built
-/// from the policy template is delivered to the chosen list. Returns the mail's Message-ID.
+/// from the policy template is delivered to the chosen list.
 pub(crate) fn start_vote(
     s: &Storage,
     actor: &Actor,
@@ -624,8 +621,20 @@ pub(crate) fn start_vote(
     version: &VersionKey,
     req: StartVoteRequest,
     now: Timestamp,
-) -> Result<Option<String>, WebError> {
+) -> Result<VoteStarted, WebError> {
     start_vote_with(s, actor, project, version, req, &CustomMail::default(), now)
+}
+
+/// A started vote: its mail and when it ends.
+#[derive(Debug, Clone)]
+pub(crate) struct VoteStarted {
+    /// The Message-ID of the `[VOTE]` mail (`None` when no mail went to a list).
+    pub(crate) message_id: Option<String>,
+    /// The mail's recipient and subject.
+    pub(crate) email_to: String,
+    pub(crate) subject: String,
+    /// The end of the vote period.
+    pub(crate) vote_end: Timestamp,
 }
 
 /// [`start_vote`] with the subject and body template given by the release manager (the API).
@@ -637,7 +646,7 @@ pub(crate) fn start_vote_with(
     req: StartVoteRequest,
     custom: &CustomMail,
     now: Timestamp,
-) -> Result<Option<String>, WebError> {
+) -> Result<VoteStarted, WebError> {
     let state = s.release_state(project, version, now)?;
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
     let hours = req
@@ -659,17 +668,24 @@ pub(crate) fn start_vote_with(
         body,
         concerns_noted: req.concerns_noted,
     };
+    let email_to = req.email_to.clone();
     let t = apply(&state, command, actor, now)?;
     s.write(|tx| {
         tx.record_transition(&state, &t, now)?;
-        let mut sent = None;
+        let mut started = VoteStarted {
+            message_id: None,
+            email_to,
+            subject: String::new(),
+            vote_end: now.plus_hours(hours),
+        };
         for mail in t.mails() {
             if let atr_core::lifecycle::MailTo::List(to) = &mail.to {
                 let body = mail.body.clone().unwrap_or_default();
-                sent = Some(deliver_in(s, tx, mail, body, to, None, now)?.message_id);
+                started.message_id = Some(deliver_in(s, tx, mail, body, to, None, now)?.message_id);
+                started.subject.clone_from(&mail.subject);
             }
         }
-        Ok::<_, WebError>(sent)
+        Ok::<_, WebError>(started)
     })
 }
 
@@ -750,6 +766,8 @@ pub(crate) struct ResolveRequest {
     pub(crate) evidence: Option<atr_core::lifecycle::ManualEvidence>,
     /// The result mail's body (`None`: a short one naming the resolution).
     pub(crate) result_body: Option<String>,
+    /// A test server (`ATR_TEST_MODE`): resolve before the period ends, whatever the tally.
+    pub(crate) test_mode_bypass: bool,
 }
 
 /// Resolves the running vote (the tally, phase and minimum duration decided by the core): passed
@@ -764,12 +782,12 @@ pub(crate) fn resolve_vote(
     req: ResolveRequest,
     now: Timestamp,
 ) -> Result<atr_core::lifecycle::Transition, WebError> {
-    let ResolveRequest { resolution, evidence, result_body } = req;
+    let ResolveRequest { resolution, evidence, result_body, test_mode_bypass } = req;
     let state = s.release_state(project, version, now)?;
     let list = vote_list(s, &state)?;
     let list = list.as_deref();
     let uid = actor.uid.clone().ok_or_else(WebError::unauthenticated)?;
-    let t = apply(&state, Command::Resolve { resolution, evidence }, actor, now)?;
+    let t = apply(&state, Command::Resolve { resolution, evidence, test_mode_bypass }, actor, now)?;
     let creates = t.effects.iter().any(|e| matches!(e, Effect::CreateRevision { .. }));
     if creates {
         let grant = authorise(actor, Action::ResolveVote, &state.project.committee_key)?;

@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) upload_limit: usize,
     /// Cached release pages, checked against the database's change stamps (`cache.rs`).
     pub(crate) pages: Arc<crate::cache::PageCache>,
+    /// Test mode (`ATR_TEST_MODE`): votes may be resolved at once, as ATR's tests need.
+    pub(crate) test_mode: bool,
 }
 
 /// The local accounts file, reloaded when it changes on disk (`atr-web user add` while serving).

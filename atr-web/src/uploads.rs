@@ -126,14 +126,14 @@ pub(crate) struct ReceivedForm {
 
 /// The refusal of an upload over `limit` bytes.
 pub(crate) fn too_large(limit: u64) -> WebError {
-    WebError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        message: format!(
+    WebError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
             "The upload is larger than the server accepts in one request ({} MiB); nothing was kept. \
              Upload fewer or smaller files at a time, or use rsync.",
             limit >> 20
         ),
-    }
+    )
 }
 
 fn form_error(e: multra::Error, limit: u64) -> WebError {

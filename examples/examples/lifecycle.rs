@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             manifest_digest: None,
         });
     }
-    let resolve = |resolution| Command::Resolve { resolution, evidence: None };
+    let resolve = |resolution| Command::Resolve { resolution, evidence: None, test_mode_bypass: false };
     run(
         &mut state,
         "Try to resolve after one day",

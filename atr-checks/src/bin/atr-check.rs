@@ -72,8 +72,8 @@ struct Args {
     at: Option<u64>,
 
     /// How serious a source archive without its SBOM (`<archive>.cdx.json`) beside it is: use the
-    /// project's release policy setting ("Missing SBOM"; the server's default is `concern`).
-    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = MissingSbomArg::Concern)]
+    /// project's release policy setting ("Missing SBOM"; the server's default is `suggestion`, as ATR's).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = MissingSbomArg::Suggestion)]
     missing_sbom: MissingSbomArg,
 
     /// Also list passed checks (notes) in text output.

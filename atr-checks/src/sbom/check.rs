@@ -363,7 +363,7 @@ fn licence_bill(rel: &RelPath, doc: &Value, out: &mut Vec<CheckResult>) {
 
 /// Whether a source archive has its SBOM (`<archive>.cdx.json`) among `files`; when not, a result
 /// of status `missing`: on the server the project's release policy sets it
-/// ([`atr_core::model::MissingSbom`], default `concern`), in `atr-check` its `--missing-sbom` flag.
+/// ([`atr_core::model::MissingSbom`], default `suggestion`), in `atr-check` its `--missing-sbom` flag.
 /// The message says how to fix it: generate the SBOM, upload one, or change the setting.
 pub fn check_sbom_presence(archive: &RelPath, files: &[RelPath], missing: CheckStatus) -> Vec<CheckResult> {
     let sbom = super::sbom_path(archive);

@@ -35,10 +35,22 @@ fn fixture_release_passes_with_exit_0() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("apache-test-0.2.tar.gz.asc [ok]"), "{text}");
-    // The fixture has no SBOM: a concern under the default setting, a suggestion when the
-    // project's policy says so.
-    assert!(text.contains("0 blocker(s)") && text.contains("concerns must be acknowledged"), "{text}");
+    // The fixture has no SBOM: a suggestion under the default setting (as ATR), a concern to
+    // acknowledge when the project's policy says so.
+    assert!(text.contains("0 blocker(s)") && text.contains("ready for a vote"), "{text}");
     assert!(text.contains("has no SBOM beside it"), "{text}");
+    let out = atr_check(&[
+        r.path().to_str().unwrap(),
+        "--keys",
+        &keys(),
+        "--at",
+        FIXTURE_AT,
+        "--missing-sbom",
+        "concern",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 blocker(s)") && text.contains("concerns must be acknowledged"), "{text}");
     let out = atr_check(&[
         r.path().to_str().unwrap(),
         "--keys",

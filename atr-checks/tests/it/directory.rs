@@ -33,10 +33,11 @@ fn fixture_release_key_signature_and_checksum_verify() {
     let hash = report.results.iter().find(|x| x.checker == CheckerId::HASHING).unwrap();
     assert_eq!(hash.status, CheckStatus::Note, "{}", hash.message);
     assert_eq!(report.summary.blocker, 0, "{:#?}", report.results);
-    // The fixture has no SBOM: that is the one concern (the server's default policy), nothing else.
+    // The fixture has no SBOM: that is the one suggestion (the server's default policy, as ATR's),
+    // nothing else.
     let others: Vec<_> = report.results.iter().filter(|x| x.status != CheckStatus::Note).collect();
     assert_eq!(others.len(), 1, "{others:#?}");
-    assert_eq!((others[0].checker, others[0].status), (CheckerId::SBOM, CheckStatus::Concern));
+    assert_eq!((others[0].checker, others[0].status), (CheckerId::SBOM, CheckStatus::Suggestion));
     assert_eq!(others[0].data["sbom"], "apache-test-0.2.tar.gz.cdx.json");
 }
 

@@ -606,7 +606,7 @@ fn atr_check_runs_the_sbom_checks() {
     assert_eq!(on(foo).len(), 1);
     assert_eq!(on(foo)[0].status, CheckStatus::Note, "{foo} has its SBOM");
     assert_eq!(on(bar).len(), 1);
-    assert_eq!(on(bar)[0].status, CheckStatus::Concern, "the server's default");
+    assert_eq!(on(bar)[0].status, CheckStatus::Suggestion, "the server's default, as ATR's");
     assert_eq!(on(bar)[0].data["error_kind"], "missing_sbom");
 
     // Text: the score and the bill are shown without --verbose, with the missing SBOM and its fix.

@@ -19,15 +19,15 @@ wire_enum! {
 
 wire_enum! {
     /// How serious it is when a source archive has no SBOM (`<archive>.cdx.json`) beside it:
-    /// the status of the SBOM presence check's result. ATR (2026) always says `suggestion`;
-    /// here each project chooses, and the default is `concern` (issue 9): acknowledged before
-    /// a vote, so a committee decides knowingly to release without an SBOM.
+    /// the status of the SBOM presence check's result. The default is ATR 2026's `suggestion`;
+    /// a project may make it a `concern` (acknowledged before a vote, so the committee decides
+    /// knowingly to release without an SBOM) or a `blocker`.
     #[derive(Default)]
     pub enum MissingSbom, what = "missing-SBOM severity" {
         /// Shown on the report; nothing to acknowledge.
+        #[default]
         Suggestion = "suggestion",
         /// Must be acknowledged before a vote starts (or stops one under strict checking).
-        #[default]
         Concern = "concern",
         /// No vote until every source archive has its SBOM.
         Blocker = "blocker",
@@ -210,14 +210,14 @@ mod tests {
     #[test]
     fn missing_sbom_table_and_default() {
         crate::model::assert_wire_table(MissingSbom::ALL, &["suggestion", "concern", "blocker"]);
-        assert_eq!(ReleasePolicy::default().missing_sbom_status, MissingSbom::Concern);
+        assert_eq!(ReleasePolicy::default().missing_sbom_status, MissingSbom::Suggestion);
         let statuses: Vec<CheckStatus> = MissingSbom::ALL.iter().map(|m| m.status()).collect();
         assert_eq!(statuses, [CheckStatus::Suggestion, CheckStatus::Concern, CheckStatus::Blocker]);
         // A policy stored before the setting existed reads as the default; others keep their choice.
         let mut old = serde_json::to_value(ReleasePolicy::default()).unwrap();
         old.as_object_mut().unwrap().remove("missing_sbom_status");
         let read: ReleasePolicy = serde_json::from_value(old.clone()).unwrap();
-        assert_eq!(read.missing_sbom_status, MissingSbom::Concern);
+        assert_eq!(read.missing_sbom_status, MissingSbom::Suggestion);
         old["missing_sbom_status"] = "blocker".into();
         let read: ReleasePolicy = serde_json::from_value(old.clone()).unwrap();
         assert_eq!(read.missing_sbom_status, MissingSbom::Blocker);

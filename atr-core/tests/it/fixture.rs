@@ -120,7 +120,7 @@ pub(crate) fn start_vote() -> Command {
 }
 
 pub(crate) fn resolve(resolution: VoteResolution) -> Command {
-    Command::Resolve { resolution, evidence: None }
+    Command::Resolve { resolution, evidence: None, test_mode_bypass: false }
 }
 
 pub(crate) fn announce() -> Command {

@@ -415,6 +415,7 @@ fn manual_votes_send_no_mail_and_need_thread_urls_to_pass() {
             vote_thread_url: "https://example.com/x".into(),
             result_thread_url: "https://lists.apache.org/thread/abc".into(),
         }),
+        test_mode_bypass: false,
     };
     assert_eq!(refused(&c, bad, &member(), after_vote()).kind, RefusalKind::Invalid);
     let good = Command::Resolve {
@@ -423,6 +424,7 @@ fn manual_votes_send_no_mail_and_need_thread_urls_to_pass() {
             vote_thread_url: "https://lists.apache.org/thread/abc".into(),
             result_thread_url: "https://lists.apache.org/thread/def".into(),
         }),
+        test_mode_bypass: false,
     };
     let t = ok(&c, good, &member(), after_vote());
     assert_eq!(phase(&t.state), ReleasePhase::Preview);
@@ -452,6 +454,32 @@ fn passed_vote_moves_to_preview_with_a_copied_revision() {
     assert_eq!(mail.subject, "[VOTE] [RESULT] Release Apache Foo Client 1.0.0 PASSED");
     assert_eq!(t.audit.details["binding_yes"], 3);
     assert!(t.state.ballots.is_empty());
+}
+
+#[test]
+fn a_test_server_resolves_at_once_whatever_the_tally_and_says_so_in_the_audit() {
+    let mut c = candidate();
+    c.ballots.clear();
+    let bypass = |resolution| Command::Resolve { resolution, evidence: None, test_mode_bypass: true };
+    // At the start of a 72 h vote, with no ballot at all.
+    let t = ok(&c, bypass(VoteResolution::Passed), &member(), T0);
+    assert_eq!(phase(&t.state), ReleasePhase::Preview);
+    assert_eq!(t.audit.details["test_mode_bypass"], true);
+    assert_eq!(t.audit.details["binding_yes"], 0);
+    let t = ok(&c, bypass(VoteResolution::Failed), &member(), T0);
+    assert_eq!(phase(&t.state), ReleasePhase::Draft);
+    // Without the bypass the same commands wait for the period and the tally.
+    assert_eq!(refused(&c, resolve(VoteResolution::Passed), &member(), T0).kind, RefusalKind::TooEarly);
+    assert_eq!(
+        refused(&c, resolve(VoteResolution::Passed), &member(), after_vote()).kind,
+        RefusalKind::Conflict
+    );
+    assert_eq!(
+        ok(&c, resolve(VoteResolution::Failed), &member(), after_vote()).audit.details["test_mode_bypass"],
+        false
+    );
+    // Permission still applies: an outsider cannot resolve, bypass or not.
+    assert_eq!(refused(&c, bypass(VoteResolution::Passed), &outsider(), T0).kind, RefusalKind::Forbidden);
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn command(kind: u8, p: u8, state: &ReleaseState) -> Command {
             resolution: [VoteResolution::Passed, VoteResolution::Failed, VoteResolution::Cancelled]
                 [usize::from(p % 3)],
             evidence: None,
+            test_mode_bypass: false,
         },
         4 => {
             let from = state.files.iter().nth(usize::from(p) % state.files.len().max(1)).cloned();
@@ -87,7 +88,7 @@ fn command(kind: u8, p: u8, state: &ReleaseState) -> Command {
             path_suffix: None,
         },
         6 if p.is_multiple_of(4) => Command::Delete,
-        _ => Command::Resolve { resolution: VoteResolution::Passed, evidence: None },
+        _ => Command::Resolve { resolution: VoteResolution::Passed, evidence: None, test_mode_bypass: false },
     }
 }
 

@@ -25,7 +25,11 @@ fn stored_setting(s: &Storage) -> Option<String> {
 fn migration_v5_gives_old_policies_the_default_and_refuses_other_values() {
     let dir = tempfile::tempdir().unwrap();
     let s = seeded(dir.path());
-    assert_eq!(stored_setting(&s).as_deref(), Some("concern"), "a new policy stores the setting");
+    assert_eq!(
+        stored_setting(&s).as_deref(),
+        Some("suggestion"),
+        "a new policy stores the setting (the default, as ATR)"
+    );
     // Make the row as it was before V5 (no triggers, a policy without the setting), then run
     // V5's own SQL on it (later migrations are already applied, so refinery cannot re-run it).
     {
@@ -40,12 +44,12 @@ fn migration_v5_gives_old_policies_the_default_and_refuses_other_values() {
         let old: atr_core::model::Project = s.read(|tx| tx.project(&project_key())).unwrap().unwrap();
         assert_eq!(
             old.policy.missing_sbom_status,
-            MissingSbom::Concern,
-            "an old policy reads as the default"
+            MissingSbom::Suggestion,
+            "an old policy reads as today's default"
         );
         c.execute_batch(include_str!("../../migrations/V5__missing_sbom_status.sql")).unwrap();
     }
-    assert_eq!(stored_setting(&s).as_deref(), Some("concern"), "V5 filled in the default");
+    assert_eq!(stored_setting(&s).as_deref(), Some("concern"), "V5 filled in the default of its time");
     let applied: i64 = conn(&s)
         .query_row("SELECT count(*) FROM refinery_schema_history WHERE version = 5", [], |r| r.get(0))
         .unwrap();

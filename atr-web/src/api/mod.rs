@@ -118,7 +118,10 @@ impl ApiError {
 }
 
 impl From<WebError> for ApiError {
-    fn from(e: WebError) -> ApiError {
+    fn from(mut e: WebError) -> ApiError {
+        if let Some(text) = e.api_text {
+            e.message = text.to_owned();
+        }
         match e.status {
             // The API's "bad input" is 400 (the HTML pages use 422 for refused form input).
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::bad_request(e.message),
@@ -137,6 +140,7 @@ impl From<atr_storage::StorageError> for ApiError {
 }
 
 impl From<atr_core::error::Refusal> for ApiError {
+    /// The status of the refusal; the message is the client's contract text where it fixes one.
     fn from(e: atr_core::error::Refusal) -> ApiError {
         WebError::from(e).into()
     }
@@ -299,6 +303,20 @@ impl ApiState {
             attempts.entry(key.clone()).or_default().push_back(now);
         }
         Ok(())
+    }
+
+    /// Takes back one attempt recorded at `now` by [`ApiState::limit`] for each of `keys` (the
+    /// attempt turned out not to count, such as a successful login). Counting first and taking
+    /// back after keeps concurrent attempts from all passing the check at once.
+    pub(crate) fn forgive(&self, keys: &[String], now: i64) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(recent) = attempts.get_mut(key)
+                && let Some(i) = recent.iter().rposition(|&t| t == now)
+            {
+                recent.remove(i);
+            }
+        }
     }
 }
 

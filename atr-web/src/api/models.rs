@@ -122,6 +122,36 @@ impl Task {
 }
 
 wire! {
+    /// The result of a `vote_initiate` task (the client's `VoteInitiate`, discriminated by `kind`).
+    VoteInitiate {
+        kind: String,
+        message: String,
+        email_to: String,
+        /// The end of the vote period, as ATR writes it: `YYYY-MM-DD HH:MM:SS UTC`.
+        vote_end: String,
+        subject: String,
+        mid: Option<String>,
+        mail_send_warnings: Vec<String>,
+    }
+}
+
+impl VoteInitiate {
+    /// The result of a vote started at once, its mail `started`.
+    pub(crate) fn of(started: &crate::ops::VoteStarted) -> VoteInitiate {
+        let end = started.vote_end.to_string();
+        VoteInitiate {
+            kind: "vote_initiate".to_owned(),
+            message: "Vote announcement email sent successfully".to_owned(),
+            email_to: started.email_to.clone(),
+            vote_end: format!("{} UTC", end.replace('T', " ").trim_end_matches('Z')),
+            subject: started.subject.clone(),
+            mid: started.message_id.clone(),
+            mail_send_warnings: Vec::new(),
+        }
+    }
+}
+
+wire! {
     /// One check result (ATR's `CheckResult`).
     CheckResult {
         id: i64,

@@ -149,7 +149,8 @@ endpoint! {
                 concerns_noted: f.concerns_noted.iter().cloned().collect::<BTreeSet<_>>(),
             };
             let custom = ops::CustomMail { subject: f.subject.clone(), body: f.body.clone() };
-            let message_id = ops::start_vote_with(s, &actor, &p, &v, request, &custom, now)?;
+            let started = ops::start_vote_with(s, &actor, &p, &v, request, &custom, now)?;
+            let message_id = started.message_id.clone();
             let n = s.read(|tx| tx.latest_revision(&p, &v))?;
             // The mail went out in-process; the task row records it for the client and the admin pages.
             let spec = TaskSpec {
@@ -168,7 +169,9 @@ endpoint! {
             };
             s.write(|tx| {
                 let id = tx.enqueue_task(&spec, now)?;
-                tx.complete_queued_task(id, "atr-web", now, &json!({ "message_id": message_id }))?;
+                let result = serde_json::to_value(models::VoteInitiate::of(&started))
+                    .map_err(|e| ApiError::exception("The vote task result could not be encoded.", "SerializationError", &e.to_string()))?;
+                tx.complete_queued_task(id, "atr-web", now, &result)?;
                 tx.task(id)?.ok_or_else(|| ApiError::not_found("The vote task vanished."))
             })
         })
@@ -184,8 +187,10 @@ endpoint! {
         let (p, v) = release_fields(&f.project, &f.version)?;
         let resolution: VoteResolution = field("resolution", &f.resolution)?;
         let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let bypass = app.test_mode;
         run(&app, move |s| {
-            let request = ops::ResolveRequest { resolution, evidence: None, result_body: None };
+            let request =
+                ops::ResolveRequest { resolution, evidence: None, result_body: None, test_mode_bypass: bypass };
             ops::resolve_vote(s, &actor, &p, &v, request, now)?;
             Ok(())
         })

@@ -123,10 +123,10 @@ fn upload_targets(directory: Option<&str>, parts: &[FilePart]) -> Result<Vec<(Re
 
 fn form_error(e: ParseError) -> WebError {
     match e {
-        ParseError::PayloadTooLarge => WebError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: "The upload is larger than the server accepts in one request; upload fewer or smaller files at a time, or use rsync.".to_owned(),
-        },
+        ParseError::PayloadTooLarge => WebError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The upload is larger than the server accepts in one request; upload fewer or smaller files at a time, or use rsync.",
+        ),
         other => WebError::bad_request(format!("The upload could not be read: {other}.")),
     }
 }

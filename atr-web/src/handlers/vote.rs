@@ -64,7 +64,7 @@ pub(crate) async fn start(req: &mut Request, depot: &mut Depot, res: &mut Respon
     };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
     let sent = cx.run(move |s| ops::start_vote(s, &actor, &pp, &vv, request, at)).await?;
-    let message = match sent {
+    let message = match sent.message_id {
         Some(id) => format!("The vote has started; the vote mail <{id}> was sent."),
         None => "The vote has started.".to_owned(),
     };
@@ -141,6 +141,7 @@ pub(crate) async fn resolve(
         resolution,
         evidence,
         result_body: Some(f.body).filter(|b| !b.trim().is_empty()),
+        test_mode_bypass: cx.app.test_mode,
     };
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
     let t = cx.run(move |s| ops::resolve_vote(s, &actor, &pp, &vv, request, at)).await?;

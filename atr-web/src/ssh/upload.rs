@@ -520,7 +520,7 @@ fn commit(
             .len();
         sizes.push((rel.as_str(), size));
     }
-    cx.limits.check(sizes).map_err(|message| WebError { status: StatusCode::PAYLOAD_TOO_LARGE, message })?;
+    cx.limits.check(sizes).map_err(|message| WebError::new(StatusCode::PAYLOAD_TOO_LARGE, message))?;
     let now = handlers::now();
     let mut base = seeded;
     if seeded.is_none() {

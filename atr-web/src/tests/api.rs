@@ -178,16 +178,25 @@ async fn jwt_create_exchanges_a_pat_and_is_audited_and_rate_limited() {
     let a = post(&app, "/api/jwt/create", &json!({ "asfuid": "alice", "pat": token }), None).await;
     assert_error(&a, StatusCode::UNAUTHORIZED, "Invalid PAT");
 
-    // Ten per hour per address: six calls were counted so far (the unparsable one was not).
-    let mut statuses = Vec::new();
-    for _ in 0..5 {
+    // Ten failures per hour per address: five were counted so far (the unparsable call and the
+    // successful exchanges were not). Successes still do not count; five more failures do, and
+    // then even the right token is refused from that address.
+    for _ in 0..12 {
         let fresh = pat(&app, "admin");
+        let a = post(&app, "/api/jwt/create", &json!({ "asfuid": "admin", "pat": fresh }), None).await;
+        assert_eq!(a.status, StatusCode::OK, "successful exchanges are not limited: {}", a.raw);
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
         statuses.push(
-            post(&app, "/api/jwt/create", &json!({ "asfuid": "admin", "pat": fresh }), None).await.status,
+            post(&app, "/api/jwt/create", &json!({ "asfuid": "bob", "pat": "guess" }), None).await.status,
         );
     }
-    assert_eq!(statuses[..4], [StatusCode::OK; 4], "{statuses:?}");
-    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS, "the address's 11th call: {statuses:?}");
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5], "{statuses:?}");
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "the address's 11th failure: {statuses:?}");
+    let fresh = pat(&app, "admin");
+    let a = post(&app, "/api/jwt/create", &json!({ "asfuid": "admin", "pat": fresh }), None).await;
+    assert_error(&a, StatusCode::TOO_MANY_REQUESTS, "for address");
     let limited = post(&app, "/api/jwt/create", &json!({ "asfuid": "admin", "pat": "x" }), None).await;
     assert_error(&limited, StatusCode::TOO_MANY_REQUESTS, "at most 10 per hour");
 }
@@ -207,6 +216,15 @@ fn the_limiter_counts_per_key_and_window() {
     state.limit(&["uid bob".to_owned()], 10, 3600, 200).unwrap();
     // An hour later the old attempts no longer count.
     state.limit(&keys("alice"), 10, 3600, 3701).unwrap();
+    // An attempt taken back frees its place, once.
+    let carol = ["uid carol".to_owned()];
+    for _ in 0..10 {
+        state.limit(&carol, 10, 3600, 4000).unwrap();
+    }
+    state.limit(&carol, 10, 3600, 4000).unwrap_err();
+    state.forgive(&carol, 4000);
+    state.limit(&carol, 10, 3600, 4000).unwrap();
+    state.limit(&carol, 10, 3600, 4000).unwrap_err();
 }
 
 #[test]
@@ -259,6 +277,60 @@ async fn a_caller_over_an_expensive_endpoints_limit_gets_429_with_retry_after() 
     // Bob is not held back by alice's calls.
     let a = post(&app, "/api/vote/start", &vote, Some(&bob)).await;
     assert_ne!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.raw);
+}
+
+/// Draft `test-client` `version` with the signed fixture release uploaded and checked.
+async fn checked_draft(app: &TestApp, jwt: &str, version: &str) {
+    assert_eq!(start(app, jwt, version).await.status, StatusCode::CREATED);
+    let key = String::from_utf8(fixture("signer.asc")).unwrap();
+    let body = json!({ "asfuid": "alice", "key": key, "committees": ["test"] });
+    let a = post(app, "/api/key/add", &body, Some(jwt)).await;
+    assert!(a.status.is_success() || a.status == StatusCode::CONFLICT, "{}", a.raw);
+    for name in [TARBALL.to_owned(), format!("{TARBALL}.sha512"), format!("{TARBALL}.asc")] {
+        let a =
+            post(app, "/api/release/upload", &upload_body(version, &name, &fixture(&name), None), Some(jwt))
+                .await;
+        assert!(a.status.is_success(), "{name}: {}", a.raw);
+        app.settle();
+    }
+}
+
+#[tokio::test]
+async fn in_test_mode_a_vote_resolves_at_once_and_the_audit_says_so() {
+    let vote = |v: &str| json!({ "project": "test-client", "version": v, "email_to": "alice@apache.org" });
+    let resolve = |v: &str, r: &str| json!({ "project": "test-client", "version": v, "resolution": r });
+    // A normal server: the period and the tally hold.
+    let app = TestApp::new();
+    let alice = jwt(&app, "alice").await;
+    checked_draft(&app, &alice, "0.7").await;
+    let a = post(&app, "/api/vote/start", &vote("0.7"), Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let a = post(&app, "/api/vote/resolve", &resolve("0.7", "passed"), Some(&alice)).await;
+    assert_error(&a, StatusCode::CONFLICT, "the vote is open until");
+    // A test server (as the `atr` client's cli_workflow.t needs): failed, then passed, at once.
+    let app = TestApp::new().in_test_mode();
+    let alice = jwt(&app, "alice").await;
+    checked_draft(&app, &alice, "0.7").await;
+    for resolution in ["failed", "passed"] {
+        let a = post(&app, "/api/vote/start", &vote("0.7"), Some(&alice)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+        let a = post(&app, "/api/vote/resolve", &resolve("0.7", resolution), Some(&alice)).await;
+        assert_eq!(a.status, StatusCode::OK, "{resolution}: {}", a.raw);
+    }
+    let release = get(&app, "/api/release/get/test-client/0.7").await.json["release"].clone();
+    assert_eq!(release["phase"], "release_preview", "{release}");
+    let audit = app.storage.read(|tx| tx.audit_events_for("test-client-0.7")).unwrap();
+    let resolved: Vec<_> =
+        audit.iter().filter(|e| e.action == atr_core::model::AuditAction::VoteResolve).collect();
+    assert_eq!(resolved.len(), 2, "{audit:?}");
+    assert!(resolved.iter().all(|e| e.details["test_mode_bypass"] == true), "{resolved:?}");
+    // Permission is not bypassed: bob (committer) may not resolve.
+    let bob = jwt(&app, "bob").await;
+    assert_error(
+        &post(&app, "/api/vote/resolve", &resolve("0.7", "failed"), Some(&bob)).await,
+        StatusCode::FORBIDDEN,
+        "",
+    );
 }
 
 #[tokio::test]
@@ -819,7 +891,9 @@ async fn the_clients_release_workflow_end_to_end() {
     assert_keys(&a.json, &["endpoint", "ongoing"]);
     assert!(a.json["ongoing"].as_u64().unwrap() > 0, "{}", a.raw);
     let a = post(&app, "/api/vote/start", &vote, Some(&alice)).await;
-    assert_error(&a, StatusCode::CONFLICT, "all checks must be completed before starting a vote");
+    assert_error(&a, StatusCode::CONFLICT, "All checks must be completed before starting a vote");
+    // Exactly the client's contract text (cli_slow_task.t); the web page keeps the full reason.
+    assert_eq!(a.json["error"], "All checks must be completed before starting a vote", "{}", a.raw);
 
     let stats = app.settle();
     assert_eq!(stats.failed_attempts, 0, "{stats:?}");
@@ -886,6 +960,20 @@ async fn the_clients_release_workflow_end_to_end() {
     assert_eq!(task["task_args"]["email_to"], "alice@apache.org");
     assert_eq!(task["task_type"], "vote_initiate");
     assert_eq!(task["asf_uid"], "alice");
+    // The result is the client's `VoteInitiate` model (discriminated by `kind`), field by field.
+    let result = &task["result"];
+    assert_keys(result, &["kind", "message", "email_to", "vote_end", "subject", "mid", "mail_send_warnings"]);
+    assert_eq!(result["kind"], "vote_initiate");
+    assert_eq!(result["email_to"], "alice@apache.org");
+    assert_eq!(result["subject"], "[VOTE] Release Apache Test Client 0.2", "{result}");
+    assert!(result["message"].as_str().is_some_and(|m| !m.is_empty()), "{result}");
+    assert!(result["mid"].as_str().is_some_and(|m| m.contains('@') && !m.contains('<')), "{result}");
+    assert_eq!(result["mail_send_warnings"], json!([]));
+    let end = result["vote_end"].as_str().unwrap();
+    let as_rfc3339 = format!("{}Z", end.strip_suffix(" UTC").unwrap().replace(' ', "T"));
+    let end = atr_core::time::Timestamp::parse_rfc3339(&as_rfc3339).unwrap();
+    let hours = end.secs_since(crate::handlers::now()) as f64 / 3600.0;
+    assert!((71.9..=72.0).contains(&hours), "the vote ends 72 h from now: {result}");
     let id = task["id"].as_i64().unwrap();
     let a = send(&app, TestClient::get(format!("{BASE}/api/task/get/{id}")), Some(&alice)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
@@ -1053,7 +1141,7 @@ async fn the_clients_release_workflow_end_to_end() {
         "SHA3-256",
     );
 
-    // An announced release's published files are not deleted through the API; a draft is.
+    // A member may not delete an announced release (its published files); a draft, yes.
     let del = json!({ "project": "test-client", "version": "0.2" });
     assert_error(&post(&app, "/api/release/delete", &del, Some(&alice)).await, StatusCode::FORBIDDEN, "");
     assert_error(
@@ -1071,6 +1159,48 @@ async fn the_clients_release_workflow_end_to_end() {
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
     assert_error(&get(&app, "/api/release/get/test-client/0.3").await, StatusCode::NOT_FOUND, "");
+
+    // An administrator may (as in ATR, and as the client's `dev delete` does): the release's files
+    // leave the download area, found by inode, and nothing else there does; the audit says which.
+    let layout = app.storage.layout();
+    let area = layout.downloads_committee(&CommitteeKey::new("test").unwrap());
+    let files_in = |dir: &std::path::Path| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut dirs = vec![dir.to_path_buf()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    dirs.push(e.path());
+                } else {
+                    out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let published: Vec<String> = files_in(&area).into_iter().filter(|f| f.contains("apache-test")).collect();
+    assert_eq!(published.len(), 3, "{published:?}");
+    // A file of the same name that is not one of the release's (another inode) stays.
+    let first = area.join(&published[0]);
+    let other = area.join("elsewhere").join(first.file_name().unwrap());
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::copy(&first, &other).unwrap();
+    let admin = jwt(&app, "admin").await;
+    let a = post(&app, "/api/release/delete", &del, Some(&admin)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let left = files_in(&area);
+    assert!(left.iter().all(|f| !published.contains(f)), "{left:?}");
+    assert!(left.contains(&"KEYS".to_owned()), "{left:?}");
+    assert!(other.is_file(), "a copy with another inode is not the release's file");
+    let (p, v) = (ProjectKey::new("test-client").unwrap(), VersionKey::new("0.2").unwrap());
+    assert!(!layout.finished_release(&p, &v).exists());
+    assert_error(&get(&app, "/api/release/get/test-client/0.2").await, StatusCode::NOT_FOUND, "");
+    let audit = app.storage.read(|tx| tx.audit_events_for("test-client-0.2")).unwrap();
+    let delete = audit.iter().find(|e| e.action == atr_core::model::AuditAction::ReleaseDelete).unwrap();
+    assert!(delete.as_admin, "{delete:?}");
+    assert_eq!(delete.details["phase"], "release");
+    assert_eq!(delete.details["download_files_removed"].as_array().unwrap().len(), 3, "{delete:?}");
 }
 
 #[tokio::test]

@@ -109,7 +109,12 @@ async fn scenario(app: &TestApp, c: &Client, base: &str) -> Step {
         &member("alice"),
         &p,
         &v,
-        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
+        ops::ResolveRequest {
+            resolution: VoteResolution::Passed,
+            evidence: None,
+            result_body: None,
+            test_mode_bypass: false,
+        },
         now.plus_hours(73),
     )
     .map_err(err)?;

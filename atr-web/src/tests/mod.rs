@@ -101,9 +101,17 @@ impl TestApp {
             secure_cookies: false,
             upload_limit: 1 << 20,
             pages: Arc::default(),
+            test_mode: false,
         };
         let alice_password = passwords["alice"].clone();
         TestApp { _dir: dir, service: routes::service(app.clone()), app, storage, passwords, alice_password }
+    }
+
+    /// The same server in test mode (`ATR_TEST_MODE=1`).
+    pub(super) fn in_test_mode(mut self) -> TestApp {
+        self.app.test_mode = true;
+        self.service = routes::service(self.app.clone());
+        self
     }
 
     /// A browser logged in as `uid` (or anonymous for `None`), with its current CSRF token.

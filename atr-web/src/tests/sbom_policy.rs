@@ -47,10 +47,12 @@ async fn members_set_the_missing_sbom_severity_on_the_policy_form() {
     assert!(page.contains(r#"<select name="missing_sbom_status">"#), "{page}");
     assert!(page.contains("Missing SBOM (from the next revision on)"), "{page}");
     assert!(
-        page.contains(r#"<option value="concern" selected>a concern (acknowledged before a vote)</option>"#),
-        "the default is selected\n{page}"
+        page.contains(
+            r#"<option value="suggestion" selected>a suggestion (shown, nothing to acknowledge)</option>"#
+        ),
+        "the default (ATR's) is selected\n{page}"
     );
-    assert_eq!(setting(&app), MissingSbom::Concern);
+    assert_eq!(setting(&app), MissingSbom::Suggestion);
 
     for choice in MissingSbom::ALL {
         let (status, body) = submit_policy(&app, &mut alice, &token, choice.as_str()).await;
@@ -136,7 +138,7 @@ async fn the_next_revision_follows_the_setting_and_the_vote_enforces_it() {
     assert!(body.contains("1 blocker(s)"), "{body}");
     assert_eq!(phase(&app), ReleasePhase::Draft);
 
-    // Concern (the default): it must be acknowledged before the vote, and then the vote starts.
+    // Concern: it must be acknowledged before the vote, and then the vote starts.
     let (status, body) = submit_policy(&app, &mut alice, &token, "concern").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     upload_note(&app, "NOTES2.txt").await;

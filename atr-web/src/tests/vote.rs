@@ -352,7 +352,12 @@ async fn trusted_ballots_are_tallied_and_the_vote_passes_only_after_its_duration
         &member("alice"),
         &p,
         &v,
-        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
+        ops::ResolveRequest {
+            resolution: VoteResolution::Passed,
+            evidence: None,
+            result_body: None,
+            test_mode_bypass: false,
+        },
         later,
     )
     .unwrap();
@@ -393,7 +398,12 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
         &member("alice"),
         &p,
         &v,
-        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
+        ops::ResolveRequest {
+            resolution: VoteResolution::Passed,
+            evidence: None,
+            result_body: None,
+            test_mode_bypass: false,
+        },
         now.plus_hours(73),
     );
     let refused = passed.unwrap_err();
@@ -404,7 +414,12 @@ async fn failed_and_cancelled_votes_return_to_the_draft() {
         &member("alice"),
         &p,
         &v,
-        ops::ResolveRequest { resolution: VoteResolution::Failed, evidence: None, result_body: None },
+        ops::ResolveRequest {
+            resolution: VoteResolution::Failed,
+            evidence: None,
+            result_body: None,
+            test_mode_bypass: false,
+        },
         now.plus_hours(73),
     )
     .unwrap();
@@ -444,7 +459,12 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
         &member("alice"),
         &p,
         &v,
-        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None },
+        ops::ResolveRequest {
+            resolution: VoteResolution::Passed,
+            evidence: None,
+            result_body: None,
+            test_mode_bypass: false,
+        },
         now.plus_hours(73),
     )
     .unwrap();
@@ -608,8 +628,12 @@ async fn a_manual_vote_sends_no_mail_and_passes_only_with_both_thread_urls() {
 
     let (p, v) = keys();
     let later = crate::handlers::now().plus_hours(73);
-    let resolve =
-        |evidence| ops::ResolveRequest { resolution: VoteResolution::Passed, evidence, result_body: None };
+    let resolve = |evidence| ops::ResolveRequest {
+        resolution: VoteResolution::Passed,
+        evidence,
+        result_body: None,
+        test_mode_bypass: false,
+    };
     let refused =
         ops::resolve_vote(&app.storage, &member("alice"), &p, &v, resolve(None), later).unwrap_err();
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -641,8 +665,12 @@ async fn announcing_over_existing_downloads_is_refused_when_the_policy_preserves
     for uid in ["alice", "dave", "erin"] {
         ops::cast_ballot(&app.storage, &member(uid), &p, &v, VoteChoice::Yes, String::new(), now).unwrap();
     }
-    let passed =
-        ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None };
+    let passed = ops::ResolveRequest {
+        resolution: VoteResolution::Passed,
+        evidence: None,
+        result_body: None,
+        test_mode_bypass: false,
+    };
     ops::resolve_vote(&app.storage, &member("alice"), &p, &v, passed, now.plus_hours(73)).unwrap();
     let existing = app.storage.layout().downloads().join("test/test-client-0.1");
     std::fs::create_dir_all(&existing).unwrap();
@@ -722,14 +750,20 @@ async fn a_podling_vote_passes_two_rounds_before_the_preview() {
         results.iter().all(|r| !matches!(r.result.status, CheckStatus::Blocker | CheckStatus::Exception)),
         "{results:?}"
     );
-    // The podling has no SBOM yet; under the default policy that is the one concern, which the
-    // release manager acknowledges when starting the vote.
+    // The podling has no SBOM yet; under the default policy (ATR's) that is a suggestion, so
+    // there is no concern to acknowledge when starting the vote.
     let concerns: BTreeSet<String> = results
         .iter()
         .filter(|r| r.result.status == CheckStatus::Concern)
         .map(|r| r.result.checker.name.to_owned())
         .collect();
-    assert_eq!(concerns, BTreeSet::from([CheckerId::SBOM.name.to_owned()]), "{results:?}");
+    assert_eq!(concerns, BTreeSet::new(), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| r.result.checker == CheckerId::SBOM && r.result.status == CheckStatus::Suggestion),
+        "{results:?}"
+    );
     let start = ops::StartVoteRequest {
         revision: Some(n),
         email_to: "dev@pod.apache.org".to_owned(),
@@ -742,8 +776,12 @@ async fn a_podling_vote_passes_two_rounds_before_the_preview() {
         ops::cast_ballot(&app.storage, &actor_of(uid, "pod"), &p, &v, VoteChoice::Yes, String::new(), now)
             .unwrap();
     }
-    let passed =
-        || ops::ResolveRequest { resolution: VoteResolution::Passed, evidence: None, result_body: None };
+    let passed = || ops::ResolveRequest {
+        resolution: VoteResolution::Passed,
+        evidence: None,
+        result_body: None,
+        test_mode_bypass: false,
+    };
     let round_one_end = now.plus_hours(73);
     ops::resolve_vote(&app.storage, &pam, &p, &v, passed(), round_one_end).unwrap();
     let release = phase_of();

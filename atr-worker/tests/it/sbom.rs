@@ -63,10 +63,10 @@ fn generation_makes_a_revision_whose_sbom_checks_out() {
     let results1 = s.read(|tx| tx.check_results(&project_key(), &version_key(), r1)).unwrap();
     let presence: Vec<_> = results1.iter().filter(|r| r.result.checker == CheckerId::SBOM).collect();
     assert_eq!(presence.len(), 1, "{results1:#?}");
-    // The project keeps the default policy: a missing SBOM is a concern.
-    assert_eq!(presence[0].result.status, CheckStatus::Concern);
+    // The project keeps the default policy (ATR's): a missing SBOM is a suggestion.
+    assert_eq!(presence[0].result.status, CheckStatus::Suggestion);
     assert_eq!(presence[0].result.data["error_kind"], "missing_sbom");
-    assert!(presence[0].result.message.contains("acknowledge it before the vote"), "{presence:#?}");
+    assert!(presence[0].result.message.contains("makes that a suggestion"), "{presence:#?}");
 
     // The generation task made revision 2 with the SBOM.
     let done = s.read(|tx| tx.task(task)).unwrap().unwrap();
