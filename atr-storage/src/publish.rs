@@ -199,11 +199,6 @@ impl Storage {
         Ok((area, links))
     }
 
-    /// `path` relative to the state directory, for messages and audit records.
-    pub(crate) fn relative_to_root(&self, path: &Path) -> String {
-        self.relative(path)
-    }
-
     fn publishing(&self) -> PathBuf {
         self.layout().root().join(PUBLISHING_DIR)
     }
@@ -348,7 +343,8 @@ impl Storage {
         Ok(Published { finished, downloads, keys, files, tasks })
     }
 
-    fn relative(&self, path: &Path) -> String {
+    /// `path` relative to the state directory, for plans, messages and audit records.
+    pub(crate) fn relative(&self, path: &Path) -> String {
         path.strip_prefix(self.layout().root()).unwrap_or(path).to_string_lossy().into_owned()
     }
 

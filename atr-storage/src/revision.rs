@@ -674,7 +674,7 @@ impl Storage {
             Some((committee, is_podling)) => self.published_links(project, version, committee, is_podling)?,
             None => (PathBuf::new(), Vec::new()),
         };
-        let removed: Vec<String> = published.iter().map(|p| self.relative_to_root(p)).collect();
+        let removed: Vec<String> = published.iter().map(|p| self.relative(p)).collect();
         self.write(|tx| {
             let release = tx
                 .release(project, version)?

@@ -12,6 +12,8 @@ use atr_checks::testing::archive::{
     ArchiveBuilder, GPL_HEADER_C, elf_bytes, gzip_bomb, java_source, notice, truncated, zip_bomb,
 };
 use atr_core::check::{CheckResult, CheckStatus, CheckerId};
+
+use crate::support::find;
 use atr_core::path::RelPath;
 
 const ALL_FORMATS: [ArchiveFormat; 5] = [
@@ -37,14 +39,6 @@ fn name_for(stem: &str, f: ArchiveFormat) -> String {
 /// Results at or above `Suggestion` severity other than notes, as "status checker: message" lines.
 fn problems(r: &ArchiveReport) -> Vec<&CheckResult> {
     r.results.iter().filter(|c| c.status != CheckStatus::Note).collect()
-}
-
-#[track_caller]
-fn find<'a>(r: &'a ArchiveReport, status: CheckStatus, needle: &str) -> &'a CheckResult {
-    r.results
-        .iter()
-        .find(|c| c.status == status && c.message.contains(needle))
-        .unwrap_or_else(|| panic!("no {status} result containing {needle:?}; results: {:#?}", r.results))
 }
 
 #[test]

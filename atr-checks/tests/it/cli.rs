@@ -39,30 +39,14 @@ fn fixture_release_passes_with_exit_0() {
     // acknowledge when the project's policy says so.
     assert!(text.contains("0 blocker(s)") && text.contains("ready for a vote"), "{text}");
     assert!(text.contains("has no SBOM beside it"), "{text}");
-    let out = atr_check(&[
-        r.path().to_str().unwrap(),
-        "--keys",
-        &keys(),
-        "--at",
-        FIXTURE_AT,
-        "--missing-sbom",
-        "concern",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("0 blocker(s)") && text.contains("concerns must be acknowledged"), "{text}");
-    let out = atr_check(&[
-        r.path().to_str().unwrap(),
-        "--keys",
-        &keys(),
-        "--at",
-        FIXTURE_AT,
-        "--missing-sbom",
-        "suggestion",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("0 blocker(s)") && text.contains("ready for a vote"), "{text}");
+    for (level, verdict) in [("concern", "concerns must be acknowledged"), ("suggestion", "ready for a vote")]
+    {
+        let at = [r.path().to_str().unwrap(), "--keys", &keys(), "--at", FIXTURE_AT, "--missing-sbom", level];
+        let out = atr_check(&at);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{level}: {text}");
+        assert!(text.contains("0 blocker(s)") && text.contains(verdict), "{level}: {text}");
+    }
     assert!(!text.contains("\x1b["), "no colour when not on a terminal: {text}");
     let verbose =
         atr_check(&[r.path().to_str().unwrap(), "--keys", &keys(), "--at", FIXTURE_AT, "-v", "--jobs", "3"]);

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::find;
 use atr_checks::archive::{ArchiveCheckContext, ArchiveReport, ArchiveRole, MemberKind, check_archive};
 use atr_checks::keys::Keyring;
 use atr_checks::licence::MemberLicence;
 use atr_checks::testing::surroundings::{SHARED, beside, skipped};
 use atr_checks::{CheckContext, CheckStatus, CheckerId, Limits, check_directory};
-use atr_core::check::CheckResult;
 use atr_core::path::RelPath;
 
 const WHAT: &str = "the dev corpus of real Apache releases";
@@ -111,14 +111,6 @@ fn artifact_path(dir: &Path, row: &Row) -> PathBuf {
 fn archive_report(path: &Path) -> ArchiveReport {
     let rel = RelPath::new(path.file_name().unwrap().to_str().unwrap()).unwrap();
     check_archive(path, &rel, &ArchiveCheckContext::new(ArchiveRole::Source))
-}
-
-#[track_caller]
-fn find<'a>(r: &'a ArchiveReport, status: CheckStatus, needle: &str) -> &'a CheckResult {
-    r.results
-        .iter()
-        .find(|c| c.status == status && c.message.contains(needle))
-        .unwrap_or_else(|| panic!("no {status} result containing {needle:?}; results: {:#?}", r.results))
 }
 
 #[test]

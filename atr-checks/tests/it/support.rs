@@ -95,3 +95,16 @@ pub(crate) fn assert_all_notes(results: &[CheckResult]) {
     assert!(!results.is_empty());
     assert!(results.iter().all(|r| r.status == CheckStatus::Note), "{results:#?}");
 }
+
+/// The first result of `status` whose message contains `needle` in an archive report.
+#[track_caller]
+pub(crate) fn find<'a>(
+    r: &'a atr_checks::archive::ArchiveReport,
+    status: CheckStatus,
+    needle: &str,
+) -> &'a CheckResult {
+    r.results
+        .iter()
+        .find(|c| c.status == status && c.message.contains(needle))
+        .unwrap_or_else(|| panic!("no {status} result containing {needle:?}; results: {:#?}", r.results))
+}
