@@ -9,7 +9,9 @@
 //!   the signer to refresh them (Sequoia's standard policy would refuse the key outright);
 //! - a key that expired or was revoked *after* signing: the signature is good, with a **concern**
 //!   (gpg exits 0 and prints a warning few people read; here it is never a silent pass);
-//! - every signature in a file with several is reported.
+//! - every signature in a file with several is verified and reported (one armoured block holding
+//!   several, or several blocks one after the other as `cat a.asc b.asc` makes): any that is not good
+//!   is a blocker even next to good ones, and a summary says how many of how many are good.
 //!
 //! The artifact is streamed, never read into memory.
 
@@ -165,7 +167,8 @@ pub fn verify_detached<R: Read + Send + Sync>(
     let lenient = lenient_policy(ctx.reference_time);
     let strict = StandardPolicy::at(ctx.reference_time);
     let helper = Helper { keyring, ctx, lenient: &lenient, strict: &strict, verdicts: Vec::new() };
-    let mut v = DetachedVerifierBuilder::from_bytes(sig)
+    let packets = dearmor_all(sig)?;
+    let mut v = DetachedVerifierBuilder::from_bytes(&packets)
         .map_err(|e| VerifyError::Parse(format!("{e:#}")))?
         .with_policy(&lenient, Some(ctx.reference_time), helper)
         .map_err(|e| VerifyError::Parse(format!("{e:#}")))?;
@@ -176,6 +179,34 @@ pub fn verify_detached<R: Read + Send + Sync>(
         };
     }
     Ok(v.into_helper().verdicts)
+}
+
+/// The signature packets of every armoured block in `sig`, concatenated; `sig` itself when it holds no
+/// armour (binary signature packets).
+///
+/// An `.asc` made by several release managers is often several armoured blocks one after the other
+/// (`cat a.asc b.asc`); gpg verifies them all, and so must we: an armour reader stops after the first
+/// block, which would let a BAD second signature go unseen.
+fn dearmor_all(sig: &[u8]) -> Result<Vec<u8>, VerifyError> {
+    const END: &[u8] = b"-----END PGP SIGNATURE-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut rest = sig;
+    let mut packets = Vec::new();
+    let mut blocks = 0usize;
+    while let Some(begin) = find(rest, ARMOR_BEGIN) {
+        let block = &rest[begin..];
+        let end = find(block, END).map_or(block.len(), |e| e + END.len());
+        let mut reader = openpgp::armor::Reader::from_bytes(
+            &block[..end],
+            openpgp::armor::ReaderMode::Tolerant(Some(openpgp::armor::Kind::Signature)),
+        );
+        reader.read_to_end(&mut packets).map_err(|e| {
+            VerifyError::Parse(format!("armoured block {} cannot be decoded: {e}", blocks + 1))
+        })?;
+        blocks += 1;
+        rest = &block[end..];
+    }
+    Ok(if blocks == 0 { sig.to_vec() } else { packets })
 }
 
 struct Helper<'a> {
@@ -518,10 +549,35 @@ pub fn check_signature_bytes<R: Read + Send + Sync>(
         )];
     }
     let mut out = Vec::new();
+    if verdicts.len() > 1 {
+        out.push(summary(&verdicts, sig_rel, artifact_rel));
+    }
     for v in &verdicts {
         results_for(v, sig_rel, artifact_rel, keyring, &mut out);
     }
     out
+}
+
+/// One line for a file with several signatures: how many are good out of how many, and by whom.
+/// It is a note; each signature that is not good has its own blocker.
+fn summary(verdicts: &[SignatureVerdict], sig_rel: &RelPath, artifact_rel: &RelPath) -> CheckResult {
+    let name = sig_rel.file_name();
+    let good: Vec<&SignatureVerdict> =
+        verdicts.iter().filter(|v| v.outcome == SignatureOutcome::Good).collect();
+    let signers: Vec<String> = good.iter().filter_map(|v| v.signer.as_ref()).map(signer_label).collect();
+    let (n, g) = (verdicts.len(), good.len());
+    let message = if g == n {
+        format!(
+            "`{name}` holds {n} signatures of `{artifact_rel}`; all {n} are good ({}).",
+            signers.join("; ")
+        )
+    } else {
+        format!(
+            "`{name}` holds {n} signatures of `{artifact_rel}`; {g} of {n} are good, and every one that is not blocks the release (see below)."
+        )
+    };
+    CheckResult::new(CHECKER, CheckStatus::Note, Some(sig_rel.clone()), message)
+        .with_data(json!({ "signatures": n, "good": g, "good_signers": signers }))
 }
 
 fn signer_label(s: &SignerInfo) -> String {

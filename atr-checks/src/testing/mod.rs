@@ -223,3 +223,20 @@ pub fn keys_file(keys: &[&TestKey]) -> String {
     }
     s
 }
+
+/// `armored` (one armoured signature block) with one bit of its last signature value flipped and armoured
+/// again: a signature that parses and names its key but is BAD, as gpg reports it.
+pub fn flip_signature_bit(armored: &[u8]) -> Vec<u8> {
+    let mut binary = Vec::new();
+    let mut reader = armor::Reader::from_bytes(armored, None);
+    std::io::Read::read_to_end(&mut reader, &mut binary).expect("an armoured signature");
+    let last = binary.len() - 1;
+    binary[last] ^= 0x01;
+    let mut out = Vec::new();
+    {
+        let mut w = armor::Writer::new(&mut out, armor::Kind::Signature).expect("armor writer");
+        w.write_all(&binary).expect("write");
+        w.finalize().expect("finalize");
+    }
+    out
+}

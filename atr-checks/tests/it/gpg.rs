@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use atr_checks::keys::Keyring;
 use atr_checks::signature::check_signature_file;
-use atr_checks::testing::{DAY, TestKey, keys_file, sign_many, t0};
+use atr_checks::testing::{DAY, TestKey, flip_signature_bit, keys_file, sign_many, t0};
 use atr_checks::{CheckContext, CheckResult, CheckStatus};
 use sequoia_openpgp::types::{HashAlgorithm, ReasonForRevocation};
 
@@ -152,6 +152,22 @@ fn cases() -> Vec<Case> {
             keys: vec![good.clone()],
             sig: sign_many(&[&good, &stranger], DATA, t0() + DAY, HashAlgorithm::SHA512),
             gpg: &["GOODSIG", "ERRSIG", "NO_PUBKEY"],
+            ours: CheckStatus::Blocker,
+        },
+        // Two armoured blocks one after the other (`cat a.asc b.asc`), as Subversion ships them.
+        Case {
+            name: "two blocks, both good",
+            keys: vec![good.clone(), noasf.clone()],
+            sig: [good.sign(DATA, t0() + DAY), noasf.sign(DATA, t0() + DAY)].concat(),
+            gpg: &["GOODSIG", "GOODSIG"],
+            ours: CheckStatus::Concern,
+        },
+        // A good block, then a block whose signature has one bit flipped: gpg exits 1 with BADSIG.
+        Case {
+            name: "good block then bit-flipped block",
+            keys: vec![good.clone(), rsa2k.clone()],
+            sig: [good.sign(DATA, t0() + DAY), flip_signature_bit(&rsa2k.sign(DATA, t0() + DAY))].concat(),
+            gpg: &["GOODSIG", "BADSIG"],
             ours: CheckStatus::Blocker,
         },
     ]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use atr_checks::keys::Keyring;
 use atr_checks::signature::{check_signature_bytes, check_signature_file};
-use atr_checks::testing::{DAY, TestKey, keys_file, sign_many, t0};
+use atr_checks::testing::{DAY, TestKey, flip_signature_bit, keys_file, sign_many, t0};
 use atr_checks::{CheckResult, CheckStatus, CheckerId};
 use sequoia_openpgp::types::{HashAlgorithm, ReasonForRevocation};
 
@@ -170,9 +170,62 @@ fn several_signatures_are_each_reported() {
     let unknown = TestKey::ed25519("Other <other@apache.org>");
     let sig = sign_many(&[known, &unknown], DATA, t0() + DAY, HashAlgorithm::SHA512);
     let r = verify(&sig, &[known]);
-    assert_eq!(r.len(), 2, "{r:#?}");
-    assert_one(&r, CheckStatus::Note, &[&known.fingerprint()]);
+    assert_eq!(r.len(), 3, "{r:#?}");
+    assert!(r[0].message.contains("1 of 2 are good"), "{}", r[0].message);
+    assert_eq!(with_status(&r, CheckStatus::Note).len(), 2, "{r:#?}");
+    assert!(
+        r.iter().any(|n| n.message.contains("good signature") && n.message.contains(&known.fingerprint()))
+    );
     assert_one(&r, CheckStatus::Blocker, &["not in the committee's KEYS"]);
+}
+
+/// Finding 1 of the trust-chain issue: a BAD signature in a second armoured block, after a good one,
+/// used to go unseen (the armour reader stopped after the first block) and the file passed.
+#[test]
+fn bad_signature_after_a_good_one_is_a_blocker() {
+    let first = asf_key();
+    let second = TestKey::ed25519("Second Manager <second@apache.org>");
+    let mut sig = first.sign(DATA, t0() + DAY);
+    sig.extend_from_slice(&flip_signature_bit(&second.sign(DATA, t0() + DAY)));
+    let r = verify(&sig, &[first, &second]);
+    assert_one(&r, CheckStatus::Blocker, &["BAD", "Second Manager", &second.fingerprint()]);
+    let good = with_status(&r, CheckStatus::Note);
+    assert!(good.iter().any(|n| n.message.contains("1 of 2 are good")), "{r:#?}");
+    assert!(
+        good.iter().any(|n| n.message.contains("good signature") && n.message.contains(&first.fingerprint()))
+    );
+}
+
+/// Several release managers each append their own armoured block (`cat a.asc b.asc c.asc`), as in
+/// Subversion's releases: every block is verified and the summary names each good signer.
+#[test]
+fn signatures_in_consecutive_armoured_blocks_are_all_verified() {
+    let keys = [
+        asf_key().clone(),
+        TestKey::ed25519("Two <two@apache.org>"),
+        TestKey::ed25519("Three <three@apache.org>"),
+    ];
+    let mut sig = Vec::new();
+    for k in &keys {
+        sig.extend_from_slice(&k.sign(DATA, t0() + DAY));
+        sig.extend_from_slice(b"\n");
+    }
+    let refs: Vec<&TestKey> = keys.iter().collect();
+    let r = verify(&sig, &refs);
+    assert_all_notes(&r);
+    assert!(
+        r[0].message.contains("holds 3 signatures") && r[0].message.contains("all 3 are good"),
+        "{}",
+        r[0].message
+    );
+    assert_eq!(r[0].data["good"], 3);
+    for k in &keys {
+        assert!(r[0].message.contains(&k.fingerprint()), "{}", r[0].message);
+    }
+    // Without the first signer's key, its signature blocks although the other two are good.
+    let r = verify(&sig, &refs[1..]);
+    assert_one(&r, CheckStatus::Blocker, &["not in the committee's KEYS"]);
+    assert!(r[0].message.contains("2 of 3 are good"), "{}", r[0].message);
 }
 
 #[test]
