@@ -3,7 +3,7 @@
 //! What it holds: validated identifiers ([`ids`], [`path`]), the domain model ([`model`]),
 //! time as a value ([`time`]), the check model and file classification ([`check`],
 //! [`classify`]), permissions ([`permissions`]), the release lifecycle ([`lifecycle`]), the
-//! check planner ([`plan`]) and the one error type of its rules ([`error::Refusal`]).
+//! check planner ([`plan`]), who owns a download folder ([`publish`]) and the one error type of its rules ([`error::Refusal`]).
 //!
 //! # Invariants
 //!
@@ -39,6 +39,7 @@ pub mod naming;
 pub mod path;
 pub mod permissions;
 pub mod plan;
+pub mod publish;
 pub mod queue;
 pub mod svn;
 pub mod tabulate;

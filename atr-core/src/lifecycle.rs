@@ -329,8 +329,8 @@ pub enum Effect {
         committee_key: CommitteeKey,
         /// Normalised suffix below it, starting and ending with `/`.
         download_path_suffix: String,
-        /// Refuse to overwrite files already in the download area.
-        preserve_existing: bool,
+        /// Whether files no announced release owns may be replaced ([`crate::publish::judge`]).
+        replace_unowned: bool,
     },
     /// Delete the release's rows and directories.
     DeleteRelease {
@@ -1171,7 +1171,7 @@ impl Cx<'_> {
                 revision: latest,
                 committee_key: self.committee().clone(),
                 download_path_suffix: suffix.clone(),
-                preserve_existing: self.policy().preserve_download_files,
+                replace_unowned: self.policy().replace_download_files,
             },
             Effect::SendMail(Mail {
                 kind: MailKind::Announce,

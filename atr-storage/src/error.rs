@@ -97,6 +97,9 @@ pub enum StorageError {
         /// The relative path.
         path: String,
     },
+    /// Announce would replace or mix with files that are not the release's own (see `atr_core::publish`).
+    #[error("the release cannot be published there: {0}")]
+    Publication(#[from] atr_core::publish::Conflict),
     /// A change would put a file where a directory is, or the reverse.
     #[error("`{path}` cannot be written: {reason}")]
     PathConflict {

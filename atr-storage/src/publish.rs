@@ -125,7 +125,9 @@ struct Plan {
     downloads: String,
     /// `KEYS` path, relative to the state directory.
     keys: String,
-    preserve_existing: bool,
+    /// Whether files no release owns may be replaced (the policy's `replace_download_files`).
+    #[serde(default)]
+    replace_unowned: bool,
 }
 
 impl Storage {
@@ -212,8 +214,9 @@ impl Storage {
     /// committee's `KEYS` file.
     ///
     /// Refused, with nothing changed, if `finished/<project>/<version>/` exists ("already
-    /// announced"), if the policy preserves download files and one of the files is already in the
-    /// download area, or if the release moved on since `before` was read.
+    /// announced"), if the download folder or one of the files would mix with another release's
+    /// published files, or replace a file no release owns without the policy allowing it
+    /// ([`atr_core::publish::judge`]), or if the release moved on since `before` was read.
     pub fn announce(
         &self,
         before: &ReleaseState,
@@ -233,9 +236,9 @@ impl Storage {
         now: Timestamp,
         observe: &mut dyn FnMut(PublishStep),
     ) -> Result<Published, StorageError> {
-        let Some((revision, committee, suffix, preserve)) = t.effects.iter().find_map(|e| match e {
-            Effect::Publish { revision, committee_key, download_path_suffix, preserve_existing } => {
-                Some((*revision, committee_key.clone(), download_path_suffix.clone(), *preserve_existing))
+        let Some((revision, committee, suffix, replace)) = t.effects.iter().find_map(|e| match e {
+            Effect::Publish { revision, committee_key, download_path_suffix, replace_unowned } => {
+                Some((*revision, committee_key.clone(), download_path_suffix.clone(), *replace_unowned))
             }
             _ => None,
         }) else {
@@ -277,27 +280,9 @@ impl Storage {
                          release (import its keys into the committee instead) or choose a download path suffix",
             });
         }
-        for f in &files {
-            let target = downloads.join(f.as_str());
-            match fs::symlink_metadata(&target) {
-                Ok(m) if m.is_dir() => {
-                    return Err(StorageError::PathConflict {
-                        path: target.display().to_string(),
-                        reason: "a directory of that name is in the download area; remove it, or choose \
-                                 another download path suffix",
-                    });
-                }
-                Ok(_) if preserve => {
-                    return Err(StorageError::PathConflict {
-                        path: target.display().to_string(),
-                        reason: "a file of that name is already in the download area and the release policy \
-                                 preserves download files; remove the old file, choose another download path \
-                                 suffix, or turn off \"preserve download files\"",
-                    });
-                }
-                _ => {}
-            }
-        }
+        let area = self.download_root(&committee, before.project.is_podling);
+        let site = self.publication_site(&name, &area, &downloads, &files)?;
+        atr_core::publish::judge(&site, replace)?;
 
         // Stage: links to the voted files, KEYS, and the plan, all beside the journal.
         let parent = self.publishing().join(project.as_str());
@@ -315,7 +300,7 @@ impl Storage {
                 revision: revision.get(),
                 downloads: self.relative(&downloads),
                 keys: self.relative(&keys),
-                preserve_existing: preserve,
+                replace_unowned: replace,
             },
         );
         if let Err(e) = staged {
@@ -341,6 +326,120 @@ impl Storage {
         let plan = read_plan(&journal)?;
         self.roll_forward(&journal, &plan, observe)?;
         Ok(Published { finished, downloads, keys, files, tasks })
+    }
+
+    /// What is at the download folder `downloads` (inside the committee's area `area`) and at each of
+    /// the release's `files` there, for [`atr_core::publish::judge`]. A file belongs to an announced
+    /// release when it is a hard link of one of the files under `finished/` (same device and inode);
+    /// only files with more than one link are looked up, so the common case reads no other release.
+    fn publication_site(
+        &self,
+        release: &str,
+        area: &Path,
+        downloads: &Path,
+        files: &[RelPath],
+    ) -> Result<atr_core::publish::Site, StorageError> {
+        use atr_core::publish::{Occupant, Site};
+        let rel = |p: &Path| p.strip_prefix(area).unwrap_or(p).to_string_lossy().into_owned();
+        let linked = |m: &fs::Metadata| m.is_file() && m.nlink() > 1;
+        let mut targets = Vec::new();
+        let mut wanted = Vec::new();
+        for f in files {
+            let target = downloads.join(f.as_str());
+            let occupant = match fs::symlink_metadata(&target) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Occupant::Nothing,
+                Err(e) => return Err(StorageError::io("inspect", &target)(e)),
+                Ok(m) if m.is_dir() => Occupant::Directory,
+                Ok(m) if linked(&m) => {
+                    wanted.push((m.dev(), m.ino()));
+                    Occupant::Unowned
+                }
+                Ok(_) => Occupant::Unowned,
+            };
+            targets.push((rel(&target), occupant, target));
+        }
+        // Files that would share the folder: inside it (unless it is the committee's own folder,
+        // shared by design), and directly inside each folder between it and the area.
+        let mut neighbours = Vec::new();
+        if downloads != area {
+            if downloads.is_dir() {
+                for f in list_files(downloads)? {
+                    neighbours.push(downloads.join(f.as_str()));
+                }
+            }
+            let mut dir = downloads.parent();
+            while let Some(d) = dir
+                && d != area
+                && d.starts_with(area)
+            {
+                if let Ok(entries) = fs::read_dir(d) {
+                    neighbours.extend(entries.flatten().map(|e| e.path()));
+                }
+                dir = d.parent();
+            }
+        }
+        let mut enclosing_candidates = Vec::new();
+        for path in neighbours {
+            if let Ok(m) = fs::symlink_metadata(&path)
+                && linked(&m)
+            {
+                wanted.push((m.dev(), m.ino()));
+                enclosing_candidates.push((rel(&path), (m.dev(), m.ino())));
+            }
+        }
+        let owners = if wanted.is_empty() { Default::default() } else { self.finished_owners(&wanted)? };
+        for (_, occupant, target) in &mut targets {
+            if *occupant == Occupant::Unowned
+                && let Ok(m) = fs::symlink_metadata(&*target)
+                && let Some(owner) = owners.get(&(m.dev(), m.ino()))
+            {
+                *occupant = Occupant::Release(owner.clone());
+            }
+        }
+        let mut enclosing: Vec<(String, String)> = enclosing_candidates
+            .into_iter()
+            .filter_map(|(path, id)| owners.get(&id).map(|o| (path, o.clone())))
+            .collect();
+        enclosing.sort();
+        Ok(Site {
+            release: release.to_owned(),
+            folder: rel(downloads),
+            enclosing,
+            targets: targets.into_iter().map(|(p, o, _)| (p, o)).collect(),
+        })
+    }
+
+    /// Which announced release (`<project>-<version>`) each of the `wanted` inodes belongs to.
+    fn finished_owners(
+        &self,
+        wanted: &[(u64, u64)],
+    ) -> Result<std::collections::HashMap<(u64, u64), String>, StorageError> {
+        let wanted: std::collections::HashSet<&(u64, u64)> = wanted.iter().collect();
+        let mut owners = std::collections::HashMap::new();
+        let finished = self.layout().finished();
+        let Ok(projects) = fs::read_dir(&finished) else { return Ok(owners) };
+        for project in projects.flatten() {
+            let Ok(versions) = fs::read_dir(project.path()) else { continue };
+            for version in versions.flatten() {
+                let dir = version.path();
+                if !dir.is_dir() {
+                    continue;
+                }
+                let name = format!(
+                    "{}-{}",
+                    project.file_name().to_string_lossy(),
+                    version.file_name().to_string_lossy()
+                );
+                for f in list_files(&dir)? {
+                    let path = dir.join(f.as_str());
+                    let m = fs::symlink_metadata(&path).map_err(StorageError::io("inspect", &path))?;
+                    if wanted.contains(&(m.dev(), m.ino())) {
+                        owners.insert((m.dev(), m.ino()), name.clone());
+                    }
+                }
+            }
+        }
+        Ok(owners)
     }
 
     /// `path` relative to the state directory, for plans, messages and audit records.
@@ -413,15 +512,17 @@ impl Storage {
                 if let Some(p) = target.parent() {
                     fs::create_dir_all(p).map_err(StorageError::io("create directory", p))?;
                 }
-                if plan.preserve_existing
-                    && let Ok(existing) = fs::symlink_metadata(&target)
-                {
+                // Checked before the commit; here only a file that appeared since (another announce
+                // into the same folder) can be in the way, and it is never replaced.
+                if let Ok(existing) = fs::symlink_metadata(&target) {
                     let ours = fs::metadata(&staged).map_err(StorageError::io("inspect", &staged))?;
-                    if existing.ino() != ours.ino() || existing.dev() != ours.dev() {
+                    let same = existing.ino() == ours.ino() && existing.dev() == ours.dev();
+                    let replaceable = plan.replace_unowned && existing.is_file() && existing.nlink() == 1;
+                    if !same && !replaceable {
                         return Err(StorageError::PathConflict {
                             path: target.display().to_string(),
-                            reason: "a file of that name appeared in the download area during the announce and \
-                                     the policy preserves download files; remove it and retry the announce",
+                            reason: "a file of that name appeared in the download area during the announce; \
+                                     move it away and retry the announce, which completes the publication",
                         });
                     }
                 }

@@ -86,7 +86,9 @@ impl From<StorageError> for WebError {
             | StorageError::NewerRevision { .. }
             | StorageError::WrongPhase { .. }
             | StorageError::RevisionsExhausted { .. } => WebError::new(StatusCode::CONFLICT, e.to_string()),
-            StorageError::PathConflict { .. } => WebError::invalid(e.to_string()),
+            StorageError::PathConflict { .. } | StorageError::Publication(_) => {
+                WebError::invalid(e.to_string())
+            }
             _ => WebError::internal("read or write its storage", e),
         }
     }

@@ -94,8 +94,10 @@ pub struct ReleasePolicy {
     pub github_vote_workflow_path: Vec<String>,
     /// Workflows allowed to act in the finish phase.
     pub github_finish_workflow_path: Vec<String>,
-    /// Whether announcing refuses to overwrite files already in the download area.
-    pub preserve_download_files: bool,
+    /// Whether announce may replace files in the download area that belong to no announced
+    /// release (another release's published files are never replaced; see [`crate::publish`]).
+    #[serde(default)]
+    pub replace_download_files: bool,
     /// How serious a source archive without an SBOM beside it is (default `concern`). Policies
     /// saved before the setting existed read as the default.
     #[serde(default)]
@@ -121,7 +123,7 @@ impl Default for ReleasePolicy {
             github_compose_workflow_path: Vec::new(),
             github_vote_workflow_path: Vec::new(),
             github_finish_workflow_path: Vec::new(),
-            preserve_download_files: false,
+            replace_download_files: false,
             missing_sbom_status: MissingSbom::default(),
         }
     }
@@ -231,7 +233,7 @@ mod tests {
         let p = ReleasePolicy::default();
         assert_eq!(p.min_hours, 72);
         assert_eq!(p.vote_mode, VoteMode::Email);
-        assert!(!p.strict_checking && !p.preserve_download_files);
+        assert!(!p.strict_checking && !p.replace_download_files);
         assert_eq!(p.validate(false), Ok(()));
         assert_eq!(p.min_vote_hours(), Some(72));
     }

@@ -725,7 +725,7 @@ fn announce_publishes_the_latest_preview_revision() {
             revision: rev(3),
             committee_key: committee(),
             download_path_suffix: "/foo-client-1.0.0/".into(),
-            preserve_existing: false,
+            replace_unowned: false,
         }
     );
     let mail = t.mails().next().unwrap();

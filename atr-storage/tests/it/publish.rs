@@ -24,7 +24,8 @@ const FILES: [(&str, &str); 4] = [
 ];
 
 /// A state directory with release foo-1.0.0 in the preview phase at revision 2 (revision 1 is older).
-fn preview(dir: &Path, preserve: bool, podling: bool) -> Storage {
+/// `replace` is the policy's `replace_download_files`.
+fn preview(dir: &Path, replace: bool, podling: bool) -> Storage {
     let s = Storage::open(dir).unwrap();
     let mut c: Committee = committee();
     c.is_podling = podling;
@@ -33,7 +34,7 @@ fn preview(dir: &Path, preserve: bool, podling: bool) -> Storage {
     }
     let mut p = project();
     p.committee_key = c.key.clone();
-    p.policy.preserve_download_files = preserve;
+    p.policy.replace_download_files = replace;
     s.write(|tx| {
         tx.upsert_committee(&c)?;
         tx.insert_project(&p)?;
@@ -183,16 +184,17 @@ fn announce_twice_is_refused() {
 }
 
 #[test]
-fn announce_over_existing_downloads_is_refused_when_the_policy_preserves_them() {
+fn announce_over_a_file_no_release_owns_is_refused_unless_the_policy_allows_replacing() {
     let dir = tempfile::tempdir().unwrap();
-    let s = preview(dir.path(), true, false);
+    let s = preview(dir.path(), false, false);
     let voted = inodes(&s.layout().revision(&project_key(), &version_key(), n(2)));
     let existing = downloads(&s).join(FILES[0].0);
     std::fs::create_dir_all(existing.parent().unwrap()).unwrap();
     std::fs::write(&existing, "someone else's file").unwrap();
     let (before, t) = transition(&s, "tooling");
     let err = s.announce(&before, &t, KEYS, NOW).unwrap_err();
-    assert!(err.to_string().contains("preserves download files"), "{err}");
+    assert!(err.to_string().contains("belongs to no announced release"), "{err}");
+    assert!(err.to_string().contains("foo-1.0.0/apache-foo-1.0.0-src.tar.gz"), "{err}");
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "someone else's file");
     assert_eq!(phase(&s), ReleasePhase::Preview);
     assert_eq!(inodes(&s.layout().revision(&project_key(), &version_key(), n(2))), voted);
@@ -205,9 +207,9 @@ fn announce_over_existing_downloads_is_refused_when_the_policy_preserves_them() 
 }
 
 #[test]
-fn announce_replaces_existing_downloads_when_the_policy_allows() {
+fn announce_replaces_a_file_no_release_owns_when_the_policy_allows() {
     let dir = tempfile::tempdir().unwrap();
-    let s = preview(dir.path(), false, false);
+    let s = preview(dir.path(), true, false);
     let voted = inodes(&s.layout().revision(&project_key(), &version_key(), n(2)));
     let existing = downloads(&s).join(FILES[0].0);
     std::fs::create_dir_all(existing.parent().unwrap()).unwrap();
@@ -215,6 +217,107 @@ fn announce_replaces_existing_downloads_when_the_policy_allows() {
     let (before, t) = transition(&s, "tooling");
     s.announce(&before, &t, KEYS, NOW).unwrap();
     assert_published(&s, &voted, "overwrite allowed");
+}
+
+/// Release `version` of project foo in the preview phase at revision 1, holding `files`.
+fn second_preview(s: &Storage, version: &str, files: &[(&str, &str)]) -> atr_core::ids::VersionKey {
+    let v = atr_core::ids::VersionKey::new(version).unwrap();
+    s.write(|tx| tx.insert_release(&Release::new_draft(project_key(), v.clone(), NOW))).unwrap();
+    let rev = atr_storage::NewRevision::new(project_key(), v.clone(), uid("alice"), NOW, "second");
+    s.create_revision(&rev, |d| {
+        for (f, c) in files {
+            d.write(&rel(f), c.as_bytes())?;
+        }
+        Ok::<_, atr_storage::StorageError>(())
+    })
+    .unwrap();
+    let draft = s.read(|tx| tx.release(&project_key(), &v)).unwrap().unwrap();
+    let next = Release { phase: ReleasePhase::Preview, ..draft };
+    s.write(|tx| tx.update_release_guarded(ReleasePhase::Draft, Some(n(1)), &next)).unwrap();
+    v
+}
+
+fn announce_into(
+    s: &Storage,
+    version: &atr_core::ids::VersionKey,
+    suffix: &str,
+) -> Result<(), atr_storage::StorageError> {
+    let state = s.release_state(&project_key(), version, NOW).unwrap();
+    let command = Command::Announce {
+        revision: state.latest_revision,
+        email_to: "user-tests@tooling.apache.org".into(),
+        body: None,
+        path_suffix: Some(suffix.into()),
+    };
+    let t = apply(&state, command, &alice("tooling"), NOW).unwrap();
+    s.announce(&state, &t, KEYS, NOW).map(|_| ())
+}
+
+/// Finding 2 of the trust-chain issue: a later announce into the folder of an earlier release, with
+/// the same file names, used to replace the earlier release's downloads by other bytes. Whatever the
+/// folder and whatever the policy, the first release's bytes and inodes stay as they were.
+#[test]
+fn a_later_announce_never_replaces_an_earlier_releases_downloads() {
+    for replace in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = preview(dir.path(), replace, false);
+        let voted = inodes(&s.layout().revision(&project_key(), &version_key(), n(2)));
+        let (before, t) = transition(&s, "tooling");
+        s.announce(&before, &t, KEYS, NOW).unwrap();
+        let same_names: Vec<(&str, &str)> = FILES.iter().map(|(f, _)| (*f, "OTHER BYTES")).collect();
+        let v2 = second_preview(&s, "2.0.0", &same_names);
+        for (suffix, expected) in [
+            ("/foo-1.0.0/", "`/foo-1.0.0/` holds the published files of foo-1.0.0"),
+            ("/foo-1.0.0/binaries/", "holds the published files of foo-1.0.0"),
+            ("/foo-1.0.0/sub/", "lies inside the folder of foo-1.0.0"),
+        ] {
+            let err = announce_into(&s, &v2, suffix).unwrap_err();
+            assert!(err.to_string().contains(expected), "{suffix} (replace {replace}): {err}");
+            assert!(err.to_string().contains("`/foo-2.0.0/`"), "the fix names a folder of its own: {err}");
+            assert_published(&s, &voted, &format!("after the refused announce into {suffix}"));
+            assert_eq!(
+                s.read(|tx| tx.release(&project_key(), &v2)).unwrap().unwrap().phase,
+                ReleasePhase::Preview
+            );
+        }
+        // Other names in the first release's folder: the folder is the first release's.
+        let v3 = second_preview(&s, "3.0.0", &[("apache-foo-3.0.0-src.tar.gz", "three")]);
+        let err = announce_into(&s, &v3, "/foo-1.0.0/").unwrap_err();
+        assert!(err.to_string().contains("`/foo-1.0.0/` holds the published files of foo-1.0.0"), "{err}");
+        // A folder of its own is fine.
+        announce_into(&s, &v2, "/foo-2.0.0/").unwrap();
+        assert_published(&s, &voted, "after the second release went to its own folder");
+    }
+}
+
+/// With the committee's own folder (the default when project and committee share a key) releases sit
+/// side by side; a repeated file name is refused, other names are published next to each other.
+#[test]
+fn releases_share_the_committee_folder_but_never_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = preview(dir.path(), true, false);
+    let (before, _) = transition(&s, "tooling");
+    let command = Command::Announce {
+        revision: before.latest_revision,
+        email_to: "user-tests@tooling.apache.org".into(),
+        body: None,
+        path_suffix: Some("/".into()),
+    };
+    let t = apply(&before, command, &alice("tooling"), NOW).unwrap();
+    s.announce(&before, &t, KEYS, NOW).unwrap();
+    let area = s.layout().downloads().join("tooling");
+    let first = area.join(FILES[0].0);
+    let (bytes, ino) = (std::fs::read(&first).unwrap(), std::fs::metadata(&first).unwrap().ino());
+    let clash = second_preview(&s, "1.0.1", &[(FILES[0].0, "REPLACED")]);
+    let err = announce_into(&s, &clash, "/").unwrap_err();
+    assert!(err.to_string().contains("is a published file of foo-1.0.0"), "{err}");
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
+    assert_eq!(std::fs::metadata(&first).unwrap().ino(), ino);
+    assert_eq!(std::fs::metadata(&first).unwrap().nlink(), 2, "still linked from finished/");
+    let other = second_preview(&s, "2.0.0", &[("apache-foo-2.0.0-src.tar.gz", "two")]);
+    announce_into(&s, &other, "/").unwrap();
+    assert_eq!(std::fs::read_to_string(area.join("apache-foo-2.0.0-src.tar.gz")).unwrap(), "two");
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
 }
 
 #[test]

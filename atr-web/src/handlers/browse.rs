@@ -1,7 +1,7 @@
 //! Handlers of the home page, committees, projects (with the policy form) and starting a release.
 
 use atr_core::ids::VersionKey;
-use atr_core::model::{AuditAction, AuditEvent, MissingSbom};
+use atr_core::model::{AuditAction, AuditEvent, MissingSbom, VoteMode};
 use atr_core::permissions::{Action, authorise};
 use salvo::prelude::*;
 use serde::Deserialize;
@@ -78,6 +78,11 @@ struct PolicyForm {
     /// `suggestion`, `concern` or `blocker`; absent keeps the current setting.
     #[serde(default)]
     missing_sbom_status: Option<String>,
+    /// `trusted`, `email` or `manual`; absent keeps the current setting.
+    #[serde(default)]
+    vote_mode: Option<String>,
+    #[serde(default)]
+    replace_download_files: Option<String>,
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -105,7 +110,13 @@ pub(crate) async fn save_policy(
         policy.source_artifact_paths = lines(&f.source_artifact_paths);
         policy.binary_artifact_paths = lines(&f.binary_artifact_paths);
         policy.strict_checking = f.strict_checking.is_some();
+        policy.replace_download_files = f.replace_download_files.is_some();
         policy.release_checklist = f.release_checklist;
+        if let Some(m) = f.vote_mode.as_deref() {
+            policy.vote_mode = m
+                .parse::<VoteMode>()
+                .map_err(|e| WebError::invalid(format!("The policy was not saved: {e}.")))?;
+        }
         if let Some(m) = f.missing_sbom_status.as_deref() {
             policy.missing_sbom_status = m
                 .parse::<MissingSbom>()
@@ -126,6 +137,8 @@ pub(crate) async fn save_policy(
                 details: serde_json::json!({
                     "min_hours": policy.min_hours,
                     "strict_checking": policy.strict_checking,
+                    "vote_mode": policy.vote_mode,
+                    "replace_download_files": policy.replace_download_files,
                     "missing_sbom_status": policy.missing_sbom_status,
                 }),
             })

@@ -1,6 +1,6 @@
 //! Pages to find things: home/dashboard, committees, projects (with the policy form), start release.
 
-use atr_core::model::{Committee, MissingSbom, Project, Release, ReleasePhase};
+use atr_core::model::{Committee, MissingSbom, Project, Release, ReleasePhase, VoteMode};
 use maud::{Markup, html};
 
 use super::{Chrome, layout, release_url, time};
@@ -98,6 +98,13 @@ pub(crate) fn projects(chrome: &Chrome<'_>, projects: &[Project]) -> Markup {
     )
 }
 
+/// The vote modes as the policy form offers them.
+const VOTE_MODES: [(VoteMode, &str); 3] = [
+    (VoteMode::Trusted, "On the platform: members vote in the browser or with the API, tallied live"),
+    (VoteMode::Email, "By mail: the server reads the vote thread from the list archive"),
+    (VoteMode::Manual, "Elsewhere: the release manager records the outcome and the thread links"),
+];
+
 /// A project: metadata, releases by phase, and the release policy form (for committee members).
 pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> Markup {
     let p = &v.project;
@@ -122,11 +129,22 @@ pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> M
             @if can_edit {
                 form method="post" action={ "/projects/" (p.key) "/policy" } {
                     (chrome.csrf_field())
+                    p {
+                        label {
+                            "How the committee votes" br;
+                            select name="vote_mode" {
+                                @for (m, what) in VOTE_MODES {
+                                    option value=(m.as_str()) selected[m == pol.vote_mode] { (what) }
+                                }
+                            }
+                        }
+                    }
                     p { label { "Vote mailing lists (one per line)" br; textarea name="mailto_addresses" rows="2" cols="60" { (pol.mailto_addresses.join("\n")) } } }
                     p { label { "Minimum vote duration in hours (0, or 72 to 144)" br; input name="min_hours" type="number" value=(pol.min_hours); } }
                     p { label { "Source artifact path patterns (one per line)" br; textarea name="source_artifact_paths" rows="2" cols="60" { (pol.source_artifact_paths.join("\n")) } } }
                     p { label { "Binary artifact path patterns (one per line)" br; textarea name="binary_artifact_paths" rows="2" cols="60" { (pol.binary_artifact_paths.join("\n")) } } }
                     p { label { input type="checkbox" name="strict_checking" value="on" checked[pol.strict_checking]; " Strict checking (no vote while any concern stands)" } }
+                    p { label { input type="checkbox" name="replace_download_files" value="on" checked[pol.replace_download_files]; " Announce may replace files in the download folder that no announced release owns (another release's files are never replaced)" } }
                     p {
                         label {
                             "Missing SBOM (from the next revision on): a source archive without <archive>.cdx.json beside it is" br;
@@ -142,6 +160,7 @@ pub(crate) fn project(chrome: &Chrome<'_>, v: &ProjectView, can_edit: bool) -> M
                 }
             } @else {
                 table {
+                    tr { th { "Vote mode" } td { (pol.vote_mode.as_str()) } }
                     tr { th { "Vote lists" } td { (pol.mailto_addresses.join(", ")) } }
                     tr { th { "Minimum vote hours" } td { (pol.min_hours) } }
                     tr { th { "Strict checking" } td { (pol.strict_checking) } }

@@ -15,6 +15,7 @@ mod sbom_policy;
 mod snapshots;
 mod svn;
 mod vote;
+mod vote_mode;
 
 use std::sync::Arc;
 

@@ -648,14 +648,14 @@ async fn a_manual_vote_sends_no_mail_and_passes_only_with_both_thread_urls() {
 }
 
 #[tokio::test]
-async fn announcing_over_existing_downloads_is_refused_when_the_policy_preserves_them() {
+async fn announcing_over_a_file_no_release_owns_is_refused_by_default() {
     let app = TestApp::new();
     let (p, v) = keys();
     app.storage
         .write(|tx| {
             let mut project = tx.project(&p)?.unwrap();
             project.policy.vote_mode = VoteMode::Trusted;
-            project.policy.preserve_download_files = true;
+            project.policy.replace_download_files = false;
             tx.set_release_policy(&p, &project.policy)
         })
         .unwrap();
