@@ -37,14 +37,25 @@ pub(crate) fn project(key: &str, committee: &str, name: &str, now: Timestamp) ->
     })
 }
 
-/// Creates committee `test` and project `test-client` unless the committee exists already.
-/// Returns whether anything was made.
+/// Creates committee `test` (alice a member, bob a committer) and project `test-client` unless
+/// the project exists already; people already in a roster made by `atr-web user add` keep their
+/// roles. Returns whether anything was made.
 pub(crate) fn seed(storage: &Storage, now: Timestamp) -> anyhow::Result<bool> {
     let test = committee("test", &["alice"], &["bob"])?;
     let client = project("test-client", "test", "Apache Test Client", now)?;
     let made = storage.write(|tx| {
-        if tx.committee(&test.key)?.is_some() {
+        if tx.project(&client.key)?.is_some() {
             return Ok::<_, StorageError>(false);
+        }
+        let mut test = test;
+        if let Some(existing) = tx.committee(&test.key)? {
+            for (have, seed) in
+                [(&existing.members, &mut test.members), (&existing.committers, &mut test.committers)]
+            {
+                seed.retain(|u| !existing.members.contains(u) && !existing.committers.contains(u));
+                seed.extend(have.iter().cloned());
+            }
+            test.release_managers = existing.release_managers;
         }
         tx.upsert_committee(&test)?;
         tx.insert_project(&client)?;

@@ -167,13 +167,24 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command: UserCommand::Add { uid, admin, member, committer } } => {
             std::fs::create_dir_all(&config.state_dir)
                 .with_context(|| format!("cannot create {}", config.state_dir.display()))?;
+            let storage = atr_storage::Storage::open(&config.state_dir)
+                .with_context(|| format!("cannot open the state in {}", config.state_dir.display()))?;
+            let member_of: std::collections::BTreeSet<_> = member.into_iter().collect();
+            let committer_of = committer.into_iter().filter(|c| !member_of.contains(c)).collect();
+            let added = identity::set_roles(
+                &storage,
+                &uid,
+                &member_of,
+                &committer_of,
+                "atr-web user add",
+                handlers::now(),
+            )
+            .context("cannot record the committee roles")?;
+            for c in added {
+                tracing::warn!("committee `{c}` was not known; it was added with {uid} in its roster");
+            }
             let mut accounts = identity::LocalAccounts::load(&config.accounts_file())?;
-            let new = accounts.add_user(
-                uid,
-                admin,
-                member.into_iter().collect(),
-                committer.into_iter().collect(),
-            )?;
+            let new = accounts.add_user(uid, admin)?;
             #[expect(clippy::print_stdout, reason = "the operator command prints the new password once")]
             {
                 println!("user {} password: {}", new.uid, new.password);
@@ -189,17 +200,10 @@ fn create_demo_accounts(config: &config::Config) -> anyhow::Result<()> {
     if !accounts.is_empty() {
         return Ok(());
     }
-    let test = atr_core::ids::CommitteeKey::new("test")?;
-    let admin =
-        accounts.add_user(atr_core::ids::Uid::new("admin")?, true, Default::default(), Default::default())?;
-    let member = accounts.add_user(
-        atr_core::ids::Uid::new("alice")?,
-        false,
-        [test.clone()].into(),
-        Default::default(),
-    )?;
-    let committer =
-        accounts.add_user(atr_core::ids::Uid::new("bob")?, false, Default::default(), [test].into())?;
+    // Their roles are in the demo committee's roster (`demo::seed`).
+    let admin = accounts.add_user(atr_core::ids::Uid::new("admin")?, true)?;
+    let member = accounts.add_user(atr_core::ids::Uid::new("alice")?, false)?;
+    let committer = accounts.add_user(atr_core::ids::Uid::new("bob")?, false)?;
     tracing::warn!(
         "made demo accounts (shown only now; reset with `atr-web user add UID`): \
          admin / {} (administrator), alice / {} (member of `test`), bob / {} (committer of `test`)",
@@ -220,6 +224,12 @@ async fn serve(config: config::Config) -> anyhow::Result<()> {
     create_demo_accounts(&config)?;
     if demo::seed(&storage, handlers::now())? {
         tracing::info!("made the demo committee `test` with project `test-client`");
+    }
+    let moved = identity::migrate_legacy_roles(&storage, &config.accounts_file(), handlers::now())?;
+    if moved > 0 {
+        tracing::info!(
+            "moved the committee roles of {moved} account(s) from the accounts file into the rosters"
+        );
     }
     let svn = handlers::svn::SvnSettings::from_config(&config)?;
     let sso = oidc::InjectProvider::from_config(&config);

@@ -462,6 +462,25 @@ pub(crate) async fn callback(
         return Err(OidcError::Flow("the provider's answer lacks `code` or `state`".to_owned()).into());
     };
     let identity = p.finish(&flow, &code, &state).await?;
+    // The provider vouches for the person's committee roles: they go into the rosters, the one
+    // record that permissions and binding votes read.
+    let (storage, uid, roles) = (Arc::clone(&app.storage), identity.uid.clone(), identity.roles.clone());
+    let at = crate::handlers::now();
+    tokio::task::spawn_blocking(move || {
+        let committers: std::collections::BTreeSet<_> =
+            roles.committer_of.difference(&roles.member_of).cloned().collect();
+        crate::identity::set_roles(
+            &storage,
+            &uid,
+            &roles.member_of,
+            &committers,
+            "identity provider login",
+            at,
+        )
+    })
+    .await
+    .map_err(|e| WebError::internal("record the roles of the login", e))?
+    .map_err(WebError::from)?;
     let mut session = Session::new(Some(identity.uid.clone()), unix_now());
     session.external = Some(identity.roles);
     session::write(res, &app.session_key, &session, app.secure_cookies);

@@ -200,7 +200,8 @@ fn current_session(depot: &Depot) -> &Session {
 
 /// Who is making this request, with their current roles.
 pub(crate) fn actor(depot: &Depot) -> Actor {
-    current_session(depot).actor(&app(depot).accounts.current())
+    let app = app(depot);
+    current_session(depot).actor(&app.accounts.current(), &app.storage)
 }
 
 fn now() -> i64 {
@@ -271,11 +272,11 @@ async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) {
     };
     let accounts = app.accounts.current();
     match tokio::task::spawn_blocking(move || accounts.authenticate(&form.uid, &form.password)).await {
-        Ok(Ok(actor)) => {
+        Ok(Ok(uid)) => {
             // A new session (and CSRF token) at login, so a token seen before login is useless after it.
-            let session = Session::new(actor.uid.clone(), now());
+            tracing::info!(%uid, "logged in");
+            let session = Session::new(Some(uid), now());
             session::write(res, &app.session_key, &session, app.secure_cookies);
-            tracing::info!(uid = ?actor.uid, "logged in");
             res.render(Redirect::other("/"));
         }
         Ok(Err(e)) => {

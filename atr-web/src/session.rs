@@ -64,26 +64,23 @@ pub(crate) struct ExternalRoles {
 }
 
 impl Session {
-    /// Who this session acts as: an external login's roles from the session, a local account's
-    /// from `accounts` (so a change of its roles applies at once); anonymous otherwise.
-    pub(crate) fn actor(&self, accounts: &crate::identity::LocalAccounts) -> Actor {
+    /// Who this session acts as, with the committee roles the rosters give it now (an identity
+    /// provider's login wrote its claims there): administrator as the external login or the local
+    /// account says; anonymous without a uid, or for a local uid whose account is gone.
+    pub(crate) fn actor(
+        &self,
+        accounts: &crate::identity::LocalAccounts,
+        storage: &atr_storage::Storage,
+    ) -> Actor {
         let Some(uid) = &self.uid else { return Actor::public() };
-        match &self.external {
-            Some(roles) => {
-                let mut actor = Actor::user(uid.clone());
-                for c in &roles.committer_of {
-                    actor = actor.participant_of(c.clone());
-                }
-                for c in &roles.member_of {
-                    actor = actor.member_of(c.clone());
-                }
-                if roles.admin {
-                    actor = actor.admin();
-                }
-                actor
-            }
-            None => accounts.get(uid).map_or_else(Actor::public, |a| a.actor()),
-        }
+        let admin = match &self.external {
+            Some(roles) => roles.admin,
+            None => match accounts.get(uid) {
+                Some(a) => a.admin,
+                None => return Actor::public(),
+            },
+        };
+        crate::identity::actor_for(storage, uid, admin)
     }
 }
 

@@ -46,6 +46,8 @@ wire_enum! {
         SvnImport = "svn_import",
         /// The generation of an SBOM was requested.
         SbomGenerate = "sbom_generate",
+        /// A person's committee roles were set (`atr-web user add`, an identity provider's login).
+        RosterChange = "roster_change",
     }
 }
 

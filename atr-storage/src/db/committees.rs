@@ -1,5 +1,7 @@
 //! Committees (with their members, committers and release managers) and projects.
 
+use std::collections::BTreeSet;
+
 use atr_core::ids::{CommitteeKey, ProjectKey, Uid};
 use atr_core::model::{Committee, Project, ReleasePolicy};
 use rusqlite::{OptionalExtension, params};
@@ -8,6 +10,15 @@ use super::{Tx, json_col, parse_col, parse_opt, to_json, ts};
 use crate::error::{DbContext, StorageError, insert_error};
 
 const ROLES: [&str; 3] = ["member", "committer", "release_manager"];
+
+/// A person's committee roles, as the rosters record them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonRoles {
+    /// Committees whose member the person is (binding votes, member permissions).
+    pub member_of: BTreeSet<CommitteeKey>,
+    /// Committees the person takes part in as a committer or release manager.
+    pub participant_of: BTreeSet<CommitteeKey>,
+}
 
 const PROJECT_COLUMNS: &str = "key, committee_key, name, status, super_project_key, description, category, \
      programming_languages, created_at, created_by, release_policy";
@@ -126,6 +137,69 @@ impl Tx<'_> {
             .doing("listing committees of a person")?
             .collect::<Result<_, _>>()
             .doing("listing committees of a person")
+    }
+
+    /// The roles of `uid` in the committee rosters: the one record of who is a member (binding
+    /// votes, member permissions) and who takes part (committers and release managers). The
+    /// committee import, `atr-web user add` and an identity provider's login all write it.
+    pub fn roles_of(&self, uid: &Uid) -> Result<PersonRoles, StorageError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT committee_key, role FROM committee_people WHERE uid = ?1")
+            .doing("reading the roles of a person")?;
+        let rows = stmt
+            .query_map([uid.as_str()], |r| Ok((parse_col::<CommitteeKey>(r, 0)?, r.get::<_, String>(1)?)))
+            .doing("reading the roles of a person")?;
+        let mut roles = PersonRoles::default();
+        for row in rows {
+            let (committee, role) = row.doing("reading the roles of a person")?;
+            if role == "member" {
+                roles.member_of.insert(committee);
+            } else {
+                roles.participant_of.insert(committee);
+            }
+        }
+        Ok(roles)
+    }
+
+    /// Makes `uid` a member of exactly `member_of` and a committer of exactly `committer_of`
+    /// (release-manager entries stay), adding a bare committee row for a key not known yet.
+    /// Returns the committees that were added that way.
+    pub fn set_roles(
+        &self,
+        uid: &Uid,
+        member_of: &BTreeSet<CommitteeKey>,
+        committer_of: &BTreeSet<CommitteeKey>,
+    ) -> Result<Vec<CommitteeKey>, StorageError> {
+        let doing = "changing the roles of a person";
+        self.conn()
+            .execute(
+                "DELETE FROM committee_people WHERE uid = ?1 AND role IN ('member', 'committer')",
+                [uid.as_str()],
+            )
+            .doing(doing)?;
+        let mut added = Vec::new();
+        for (role, keys) in [("member", member_of), ("committer", committer_of)] {
+            for key in keys {
+                let n = self
+                    .conn()
+                    .execute(
+                        "INSERT OR IGNORE INTO committees (key, is_podling) VALUES (?1, 0)",
+                        [key.as_str()],
+                    )
+                    .doing(doing)?;
+                if n > 0 {
+                    added.push(key.clone());
+                }
+                self.conn()
+                    .execute(
+                        "INSERT OR IGNORE INTO committee_people (committee_key, uid, role) VALUES (?1, ?2, ?3)",
+                        params![key.as_str(), uid.as_str(), role],
+                    )
+                    .doing(doing)?;
+            }
+        }
+        Ok(added)
     }
 
     /// Deletes a committee; refused while projects or child committees refer to it.

@@ -374,7 +374,7 @@ fn authenticate(req: &Request, depot: &Depot) -> Result<Actor, ApiError> {
     let account = accounts.get(&uid).ok_or_else(|| {
         ApiError::unauthorized(format!("The JWT's user `{uid}` has no account here any more."))
     })?;
-    Ok(account.actor())
+    Ok(crate::identity::actor_for(&app.storage, &uid, account.admin))
 }
 
 /// The actor set by [`require_jwt`].

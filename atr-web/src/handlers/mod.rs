@@ -46,7 +46,7 @@ impl Cx {
         let app = depot.get_typed::<App>().expect("the InjectApp hoop runs first").clone();
         let session = depot.get_typed::<Session>().expect("the session hoop runs first").clone();
         let flash = depot.get_typed::<IncomingFlash>().ok().and_then(|f| f.0.clone());
-        let actor = session.actor(&app.accounts.current());
+        let actor = session.actor(&app.accounts.current(), &app.storage);
         Cx { app, actor, session, flash }
     }
 

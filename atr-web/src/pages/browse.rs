@@ -101,7 +101,7 @@ pub(crate) fn projects(chrome: &Chrome<'_>, projects: &[Project]) -> Markup {
 /// The vote modes as the policy form offers them.
 const VOTE_MODES: [(VoteMode, &str); 3] = [
     (VoteMode::Trusted, "On the platform: members vote in the browser or with the API, tallied live"),
-    (VoteMode::Email, "By mail: the server reads the vote thread from the list archive"),
+    (VoteMode::Email, "By mail: members reply to the vote thread on the mailing list"),
     (VoteMode::Manual, "Elsewhere: the release manager records the outcome and the thread links"),
 ];
 

@@ -69,7 +69,8 @@ impl Handler {
     /// The actor for the logged-in uid, with the roles the accounts give it.
     fn actor(&self) -> Option<Actor> {
         let uid = self.uid.clone()?;
-        Some(self.cx.accounts.current().get(&uid).map_or_else(|| Actor::user(uid.clone()), |a| a.actor()))
+        let admin = self.cx.accounts.current().get(&uid).is_some_and(|a| a.admin);
+        Some(crate::identity::actor_for(&self.cx.storage, &uid, admin))
     }
 
     /// Refuses a request on `channel` the way a user sees: the message on stderr, exit status 1.

@@ -76,23 +76,11 @@ impl TestApp {
             .unwrap();
         let accounts_path = state.join("accounts.toml");
         let mut accounts = LocalAccounts::load(&accounts_path).unwrap();
-        let committee = |c: &str| atr_core::ids::CommitteeKey::new(c).unwrap();
         let uid = |u: &str| atr_core::ids::Uid::new(u).unwrap();
         let mut passwords = std::collections::BTreeMap::new();
-        for (name, admin, member, committer) in [
-            ("admin", true, None, None),
-            ("alice", false, Some("test"), None),
-            ("bob", false, None, Some("test")),
-            ("carol", false, Some("other"), None),
-        ] {
-            let new = accounts
-                .add_user(
-                    uid(name),
-                    admin,
-                    member.map(committee).into_iter().collect(),
-                    committer.map(committee).into_iter().collect(),
-                )
-                .unwrap();
+        // Their committee roles are in the rosters: the demo seed's and `other`'s above.
+        for (name, admin) in [("admin", true), ("alice", false), ("bob", false), ("carol", false)] {
+            let new = accounts.add_user(uid(name), admin).unwrap();
             passwords.insert(name.to_owned(), new.password);
         }
         let app = App {

@@ -61,3 +61,47 @@ async fn members_choose_the_vote_mode_and_download_replacing_on_the_policy_form(
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(policy(&app).vote_mode, VoteMode::Email);
 }
+
+/// Finding 5 of the trust-chain issue: `atr-web user add --member test` made an account a member
+/// for permissions while its ballots stayed non-binding until a committee import listed it. Now
+/// the roles are set in the roster, and the same roster decides permissions, the ballot's binding
+/// flag and the binding status a mail tabulation gives.
+#[tokio::test]
+async fn a_member_added_by_the_operator_casts_binding_ballots() {
+    let app = TestApp::new();
+    let (p, v) = keys();
+    app.storage
+        .write(|tx| {
+            let mut project = tx.project(&p)?.unwrap();
+            project.policy.vote_mode = VoteMode::Trusted;
+            tx.set_release_policy(&p, &project.policy)
+        })
+        .unwrap();
+    let (mut alice, token) = super::vote::draft_with_files(&app).await;
+    super::vote::start_vote(&app, &mut alice, &token).await;
+    let now = crate::handlers::now();
+    let dave = atr_core::ids::Uid::new("dave").unwrap();
+    let test = atr_core::ids::CommitteeKey::new("test").unwrap();
+
+    // Before: dave is nobody in `test`; his ballot is refused or non-binding, never binding.
+    let before = crate::identity::actor_for(&app.storage, &dave, false);
+    assert!(!before.member_of.contains(&test));
+
+    crate::identity::set_roles(&app.storage, &dave, &[test.clone()].into(), &Default::default(), "test", now)
+        .unwrap();
+    let actor = crate::identity::actor_for(&app.storage, &dave, false);
+    assert!(actor.member_of.contains(&test), "a member for permissions");
+    let roster = app.storage.read(|tx| tx.committee(&test)).unwrap().unwrap();
+    assert!(roster.members.contains(&dave), "and in the roster the mail tabulation reads");
+    let ballot = crate::ops::cast_ballot(
+        &app.storage,
+        &actor,
+        &p,
+        &v,
+        atr_core::model::VoteChoice::Yes,
+        String::new(),
+        now,
+    )
+    .unwrap();
+    assert!(ballot.binding, "so the ballot is binding");
+}
