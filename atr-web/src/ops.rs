@@ -442,9 +442,24 @@ The release candidate page, including downloads, can be found at:\n\n  [REVIEW_U
 The release artifacts are signed with one or more OpenPGP keys from:\n\n  [KEYS_FILE]\n\n\
 Please review the release candidate and vote accordingly.\n\n\
 [ ] +1 Release this package\n[ ] +0 Abstain\n[ ] -1 Do not release this package (please provide specific comments)\n\n\
-You can vote on the platform at the URL above, or manually by replying to this email.\n\n\
+[HOW_TO_VOTE]\n\n\
 This vote will remain open for [DURATION] hours.\n\n[RELEASE_CHECKLIST]\n\
 Thanks,\n[YOUR_FULL_NAME] ([YOUR_ASF_ID])\n";
+
+/// How the vote mail tells people to vote, by the policy's vote mode.
+fn how_to_vote(mode: atr_core::model::VoteMode) -> &'static str {
+    match mode {
+        atr_core::model::VoteMode::Trusted => {
+            "Vote on the platform at the URL above: members' votes there are binding and tallied live. You may also reply to this email."
+        }
+        atr_core::model::VoteMode::Email => {
+            "Vote by replying to this email; the tally is read from this thread in the list archive."
+        }
+        atr_core::model::VoteMode::Manual => {
+            "Vote by replying to this email; the release manager records the result."
+        }
+    }
+}
 
 /// The SHA-512 (hex) of every artifact of revision `n`, by path.
 pub(crate) fn artifact_digests(
@@ -540,6 +555,7 @@ fn vote_mail_text(
     let values = [
         ("COMMITTEE", committee.to_string()),
         ("DURATION", hours.to_string()),
+        ("HOW_TO_VOTE", how_to_vote(policy.vote_mode).to_owned()),
         ("KEYS_FILE", keys_file),
         ("PROJECT", state.project.project_name.clone()),
         ("RELEASE_CHECKLIST", policy.release_checklist.clone()),

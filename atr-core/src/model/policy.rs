@@ -108,7 +108,7 @@ impl Default for ReleasePolicy {
     fn default() -> Self {
         ReleasePolicy {
             mailto_addresses: Vec::new(),
-            vote_mode: VoteMode::Email,
+            vote_mode: VoteMode::Trusted,
             min_hours: DEFAULT_MIN_HOURS,
             release_checklist: String::new(),
             pause_for_rm: false,
@@ -232,7 +232,7 @@ mod tests {
     fn defaults_follow_atr() {
         let p = ReleasePolicy::default();
         assert_eq!(p.min_hours, 72);
-        assert_eq!(p.vote_mode, VoteMode::Email);
+        assert_eq!(p.vote_mode, VoteMode::Trusted);
         assert!(!p.strict_checking && !p.replace_download_files);
         assert_eq!(p.validate(false), Ok(()));
         assert_eq!(p.min_vote_hours(), Some(72));

@@ -177,6 +177,7 @@ pub(crate) fn all() -> Vec<Endpoint> {
             keys::ssh_keys_list
         ),
         ep!(GET & ["api/task/get/{id}"], true, "A background task.", auth::TaskGetResponse, auth::task_get),
+        ep!(POST "api/vote/cast", 200, "Cast your ballot in a vote held on the platform (trusted mode); a receipt is mailed to you.", vote::VoteCastRequest => vote::VoteCastResponse, vote::vote_cast),
         ep!(POST "api/vote/resolve", 200, "Resolve the running vote: passed, failed or cancelled.", vote::VoteResolveRequest => SuccessResponse, vote::vote_resolve),
         ep!(POST "api/vote/start", 201, "Start the vote on the latest draft revision (409 while checks run).", vote::VoteStartRequest => vote::TaskResponse, vote::vote_start),
         ep!(POST "api/vote/tabulate", 200, "Where the running vote stands.", ReleaseRequest => vote::VoteTabulateResponse, vote::vote_tabulate),

@@ -25,6 +25,8 @@ pub(crate) enum Expensive {
     SvnImport,
     /// `GET /checks/list` (may encode tens of thousands of results).
     ChecksList,
+    /// `POST /vote/cast` (hashes the voted artifacts, sends a receipt): 60 an hour, as ATR.
+    VoteCast,
 }
 
 impl Expensive {
@@ -37,6 +39,7 @@ impl Expensive {
             Expensive::SbomGenerate => "/sbom/generate",
             Expensive::SvnImport => "/svn/import",
             Expensive::ChecksList => "/checks/list",
+            Expensive::VoteCast => "/vote/cast",
         }
     }
 
@@ -49,6 +52,7 @@ impl Expensive {
             Expensive::SbomGenerate => (30, Duration::from_secs(10)),
             Expensive::SvnImport => (10, Duration::from_secs(60)),
             Expensive::ChecksList => (200, Duration::from_millis(100)),
+            Expensive::VoteCast => (60, Duration::from_secs(60)),
         }
     }
 }

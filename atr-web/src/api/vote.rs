@@ -50,6 +50,22 @@ wire! {
 }
 
 wire! {
+    /// Request of `/vote/cast`: `choice` is `+1`, `0` or `-1`.
+    VoteCastRequest {
+        project: String,
+        version: String,
+        choice: String,
+        #[serde(default)]
+        comment: String,
+    }
+}
+
+wire! {
+    /// Response of `/vote/cast`: where the receipt went.
+    VoteCastResponse { endpoint: String, success: True, receipt_email_to: Vec<String> }
+}
+
+wire! {
     /// Response of `/vote/tabulate`.
     VoteTabulateResponse {
         endpoint: String,
@@ -177,6 +193,22 @@ endpoint! {
         })
         .await?;
         Reply::created(&TaskResponse { endpoint: "/vote/start".to_owned(), task: models::Task::of(&task) })
+    }
+}
+
+endpoint! {
+    /// Casts the caller's ballot in a vote held on the platform: bound to the manifest digest of
+    /// the voted revision, binding when the committee roster lists the caller as a member, with a
+    /// receipt mailed to the voter. A later ballot by the same person replaces the earlier one.
+    vote_cast(req, depot) {
+        super::limits::throttle(req, depot, super::limits::Expensive::VoteCast)?;
+        let f: VoteCastRequest = body(req, BODY_LIMIT).await?;
+        let (p, v) = release_fields(&f.project, &f.version)?;
+        let choice: atr_core::model::VoteChoice = field("choice", &f.choice)?;
+        let (app, actor, now) = (app(depot), actor(depot), crate::handlers::now());
+        let ballot = run(&app, move |s| Ok(ops::cast_ballot(s, &actor, &p, &v, choice, f.comment, now)?)).await?;
+        let to = ballot.voter.map(|u| format!("{u}@apache.org")).into_iter().collect();
+        Reply::ok(&VoteCastResponse { endpoint: "/vote/cast".to_owned(), success: True, receipt_email_to: to })
     }
 }
 

@@ -1283,7 +1283,7 @@ fn contract_path(route: &str) -> String {
 async fn every_endpoint_of_the_contract_is_served_with_its_authentication() {
     let endpoints = crate::api::endpoints::all();
     let contract = contract();
-    assert_eq!(contract.len(), 34, "docs/API.md lists 34 endpoints");
+    assert_eq!(contract.len(), 35, "docs/API.md lists 35 endpoints");
     assert_eq!(
         endpoints.len(),
         contract.len(),
@@ -1335,7 +1335,7 @@ async fn the_openapi_description_is_made_from_the_endpoint_types() {
     assert_eq!(a.json["openapi"], "3.1.0");
     let paths = a.json["paths"].as_object().unwrap();
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(operations, 37, "34 endpoints, three with an optional revision");
+    assert_eq!(operations, 38, "35 endpoints, three with an optional revision");
     let create = &paths["/api/release/create"]["post"];
     assert_eq!(create["security"], json!([{ "bearer": [] }]));
     assert_eq!(
@@ -1397,4 +1397,70 @@ async fn in_test_mode_the_slow_file_keeps_its_checks_running() {
         eprintln!("elapsed {elapsed:?}, {stats:?}, ongoing {ongoing}, checks {}", checks.raw);
     }
     assert!(ok, "the slow file's checks waited {delay:?}, then completed");
+}
+
+/// Finding 4 of the trust-chain issue: members could not vote on the platform through the API.
+/// `/api/vote/cast` takes ATR 2026's request, records a ballot bound to the voted revision's
+/// manifest digest (binding for a roster member), mails a receipt and allows 60 calls an hour.
+#[tokio::test]
+async fn members_vote_through_the_api_with_receipts() {
+    let app = TestApp::new();
+    let alice = jwt(&app, "alice").await;
+    checked_draft(&app, &alice, "0.8").await;
+    let vote = json!({ "project": "test-client", "version": "0.8", "email_to": "alice@apache.org" });
+    let a = post(&app, "/api/vote/start", &vote, Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    let cast = |choice: &str, comment: &str| json!({ "project": "test-client", "version": "0.8", "choice": choice, "comment": comment });
+    let a = post(&app, "/api/vote/cast", &cast("+1", "checked the signature"), Some(&alice)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    assert_keys(&a.json, &["endpoint", "success", "receipt_email_to"]);
+    assert_eq!(a.json["endpoint"], "/vote/cast");
+    assert_eq!(a.json["receipt_email_to"], json!(["alice@apache.org"]));
+    let bob = jwt(&app, "bob").await;
+    let a = post(&app, "/api/vote/cast", &cast("-1", ""), Some(&bob)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+
+    let ballots = app
+        .storage
+        .read(|tx| {
+            tx.ballots(
+                &ProjectKey::new("test-client").unwrap(),
+                &VersionKey::new("0.8").unwrap(),
+                1,
+                atr_core::model::VoteRound::Committee,
+            )
+        })
+        .unwrap();
+    assert_eq!(ballots.len(), 2, "{ballots:?}");
+    let by = |u: &str| ballots.iter().find(|b| b.voter.as_ref().is_some_and(|v| v.as_str() == u)).unwrap();
+    assert!(by("alice").binding && !by("bob").binding, "a member binds, a committer does not");
+    assert_eq!(by("alice").comment, "checked the signature");
+    assert!(by("alice").manifest_digest.as_ref().is_some_and(|d| d.len() == 64), "bound to the manifest");
+    let tab = post(
+        &app,
+        "/api/vote/tabulate",
+        &json!({ "project": "test-client", "version": "0.8" }),
+        Some(&alice),
+    )
+    .await;
+    assert_eq!(tab.json["vote_mode"], "trusted", "{}", tab.raw);
+    assert_eq!(tab.json["trusted_summary"]["binding_yes"], 1, "{}", tab.raw);
+    let receipts = std::fs::read_dir(app.storage.mail_outbox().join("new"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("Your vote on test-client-0.8"))
+        .count();
+    assert_eq!(receipts, 2);
+
+    let a = post(&app, "/api/vote/cast", &cast("yes", ""), Some(&alice)).await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "+1");
+    assert_error(&post(&app, "/api/vote/cast", &cast("+1", ""), None).await, StatusCode::UNAUTHORIZED, "");
+    // 60 calls an hour per person: alice's two above count, so 58 more pass and the next is 429.
+    for i in 0..58 {
+        let a = post(&app, "/api/vote/cast", &cast("+1", ""), Some(&alice)).await;
+        assert_eq!(a.status, StatusCode::OK, "call {i}: {}", a.raw);
+    }
+    let a = post(&app, "/api/vote/cast", &cast("+1", ""), Some(&alice)).await;
+    assert_error(&a, StatusCode::TOO_MANY_REQUESTS, "/vote/cast");
+    assert!(a.retry_after.is_some());
 }

@@ -32,7 +32,9 @@ async fn members_choose_the_vote_mode_and_download_replacing_on_the_policy_form(
     }
     assert!(page.contains(r#"name="replace_download_files""#), "{page}");
 
-    for (mode, replace) in [(VoteMode::Trusted, true), (VoteMode::Manual, false), (VoteMode::Email, false)] {
+    assert_eq!(policy(&app).vote_mode, VoteMode::Trusted, "new projects vote on the platform");
+    assert!(page.contains(r#"<option value="trusted" selected>"#), "{page}");
+    for (mode, replace) in [(VoteMode::Email, true), (VoteMode::Manual, false), (VoteMode::Email, false)] {
         let (status, body) =
             alice.post(&app, "/projects/test-client/policy", &form(&token, mode.as_str(), replace)).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -47,7 +49,7 @@ async fn members_choose_the_vote_mode_and_download_replacing_on_the_policy_form(
         .filter(|e| e.action == AuditAction::PolicyChange)
         .map(|e| &e.details["vote_mode"])
         .collect();
-    assert_eq!(modes, ["trusted", "manual", "email"]);
+    assert_eq!(modes, ["email", "manual", "email"]);
 
     let (status, body) =
         alice.post(&app, "/projects/test-client/policy", &form(&token, "show-of-hands", false)).await;
@@ -79,6 +81,9 @@ async fn a_member_added_by_the_operator_casts_binding_ballots() {
         .unwrap();
     let (mut alice, token) = super::vote::draft_with_files(&app).await;
     super::vote::start_vote(&app, &mut alice, &token).await;
+    let mails = super::vote::outbox(&app);
+    let vote_mail = mails.iter().find(|m| m.contains("[VOTE]")).expect("the vote mail");
+    assert!(vote_mail.contains("Vote on the platform at the URL above"), "{vote_mail}");
     let now = crate::handlers::now();
     let dave = atr_core::ids::Uid::new("dave").unwrap();
     let test = atr_core::ids::CommitteeKey::new("test").unwrap();
