@@ -75,6 +75,34 @@ pub struct Message {
     pub date: Option<Timestamp>,
     /// The plain-text body, decoded, with `\n` line ends.
     pub body: String,
+    /// The Message-IDs this mail answers (`In-Reply-To` and `References`), without angle brackets.
+    pub replies_to: Vec<String>,
+}
+
+/// The messages of the thread that `root` (a Message-ID) opens: `root` itself and every mail
+/// that answers it or an answer of it (by `In-Reply-To` or `References`), in archive order.
+/// Mails of other threads in the same archive, however they are worded, are not part of it.
+pub fn thread(messages: &[Message], root: &str) -> Vec<Message> {
+    let root = strip_angles(root.trim());
+    let mut ids: BTreeSet<&str> = BTreeSet::from([root]);
+    let mut member = vec![false; messages.len()];
+    loop {
+        let mut grew = false;
+        for (i, m) in messages.iter().enumerate() {
+            if member[i] {
+                continue;
+            }
+            if m.message_id == root || m.replies_to.iter().any(|r| ids.contains(r.as_str())) {
+                member[i] = true;
+                ids.insert(m.message_id.as_str());
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    messages.iter().zip(member).filter(|(_, keep)| *keep).map(|(m, _)| m.clone()).collect()
 }
 
 /// Who may vote and how their addresses map to uids.
@@ -543,6 +571,16 @@ pub fn parse_mbox(bytes: &[u8]) -> Result<Vec<Message>, TabulateError> {
     Ok(messages)
 }
 
+/// The `<id>` tokens of an `In-Reply-To` or `References` header, without angle brackets.
+fn message_ids(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split('<')
+        .skip(1)
+        .filter_map(|t| t.split_once('>'))
+        .map(|(id, _)| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+}
+
 fn split_lines_keep(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     bytes.split_inclusive(|&c| c == b'\n')
 }
@@ -573,6 +611,9 @@ pub fn parse_message(raw: &[u8]) -> Message {
         subject: get("Subject").map(decode_words).unwrap_or_default(),
         date: get("Date").and_then(parse_date),
         body: body_text(&headers, body),
+        replies_to: message_ids(get("In-Reply-To").unwrap_or(""))
+            .chain(message_ids(get("References").unwrap_or("")))
+            .collect(),
     }
 }
 
@@ -1028,6 +1069,7 @@ pub fn parse_ponymail(json: &str) -> Result<Vec<Message>, TabulateError> {
             subject: s("subject").to_string(),
             date: epoch.map(Timestamp::from_unix).or_else(|| parse_date(s("date"))),
             body: s("body").replace("\r\n", "\n"),
+            replies_to: message_ids(s("in-reply-to")).chain(message_ids(s("references"))).collect(),
         });
     }
     Ok(out)
@@ -1127,5 +1169,42 @@ mod tests {
         assert_eq!((l[0].name.as_str(), l[0].address.as_str()), ("Doe, Jane", "jane@example.org"));
         assert_eq!((l[1].name.as_str(), l[1].address.as_str()), ("Bob B", "bob@apache.org"));
         assert_eq!(l[2].address, "c@d");
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::*;
+
+    fn mail(id: &str, reply: &str, from: &str, subject: &str, body: &str) -> String {
+        let reply = if reply.is_empty() {
+            String::new()
+        } else {
+            format!("In-Reply-To: <{reply}>\nReferences: <{reply}>\n")
+        };
+        format!(
+            "From {from} Mon Jan  5 00:00:00 2026\nMessage-ID: <{id}>\n{reply}From: {from}\nSubject: {subject}\nDate: Mon, 5 Jan 2026 00:00:00 +0000\n\n{body}\n\n"
+        )
+    }
+
+    /// Finding 3 of the trust-chain issue: ballots came from any mbox, whatever thread it held.
+    /// Only mails that answer the vote's own Message-ID (directly or down the thread) count.
+    #[test]
+    fn only_the_votes_own_thread_is_read() {
+        let mbox = [
+            mail("root@x", "", "rm@apache.org", "[VOTE] Release Apache Foo 1.0", "Please vote."),
+            mail("a@x", "root@x", "alice@apache.org", "Re: [VOTE] Release Apache Foo 1.0", "+1"),
+            mail("b@x", "a@x", "bob@apache.org", "Re: [VOTE] Release Apache Foo 1.0", "+1 (binding)"),
+            // An invented thread with the same subject, and a mail answering it.
+            mail("fake@x", "", "mallory@apache.org", "[VOTE] Release Apache Foo 1.0", "Please vote."),
+            mail("f1@x", "fake@x", "eve@apache.org", "Re: [VOTE] Release Apache Foo 1.0", "+1"),
+            mail("f2@x", "f1@x", "trudy@apache.org", "Re: [VOTE] Release Apache Foo 1.0", "+1"),
+        ]
+        .concat();
+        let messages = parse_mbox(mbox.as_bytes()).unwrap();
+        assert_eq!(messages[2].replies_to, ["a@x", "a@x"]);
+        let ids: Vec<String> = thread(&messages, "<root@x>").into_iter().map(|m| m.message_id).collect();
+        assert_eq!(ids, ["root@x", "a@x", "b@x"]);
+        assert!(thread(&messages, "unknown@x").is_empty());
     }
 }

@@ -697,7 +697,9 @@ pub(crate) fn start_vote_with(
         for mail in t.mails() {
             if let atr_core::lifecycle::MailTo::List(to) = &mail.to {
                 let body = mail.body.clone().unwrap_or_default();
-                started.message_id = Some(deliver_in(s, tx, mail, body, to, None, now)?.message_id);
+                let id = deliver_in(s, tx, mail, body, to, None, now)?.message_id;
+                tx.set_vote_message_id(project, version, &id)?;
+                started.message_id = Some(id);
                 started.subject.clone_from(&mail.subject);
             }
         }
@@ -836,14 +838,22 @@ pub(crate) fn resolve_vote(
     if let Some(list) = list {
         let release = state.release.as_ref().map(|r| r.key().to_string()).unwrap_or_default();
         let subject_of_vote = format!("[VOTE] Release {} {}", state.project.project_name, version);
-        let thread = vote_thread(s, list, &subject_of_vote);
+        // The recorded vote mail; by subject only for votes started before it was recorded (an
+        // invented thread with the same subject must not receive the result).
+        let thread = match s.read(|tx| tx.vote_message_id(project, version))? {
+            Some(id) => Some(id),
+            None => vote_thread(s, list, &subject_of_vote),
+        };
         for mail in t.mails() {
             match (&mail.kind, &mail.to) {
                 (atr_core::lifecycle::MailKind::VoteStart, atr_core::lifecycle::MailTo::List(to)) => {
                     // The next round (the Incubator's for a podling): a new vote mail of its own.
                     let hours = mail.duration_hours.unwrap_or(atr_core::model::policy::DEFAULT_MIN_HOURS);
                     let body = vote_mail_body(s, &state, &uid_of(actor)?, hours)?;
-                    deliver(s, mail, body, to, None, now)?;
+                    s.write(|tx| {
+                        let id = deliver_in(s, tx, mail, body, to, None, now)?.message_id;
+                        tx.set_vote_message_id(project, version, &id).map_err(WebError::from)
+                    })?;
                 }
                 (_, to) => {
                     let body = result_body
@@ -875,16 +885,34 @@ pub(crate) fn vote_list(
         .and_then(|e| e.details.get("email_to")?.as_str().map(str::to_owned)))
 }
 
-/// Tabulates a vote thread (an mbox file, or a Pony Mail JSON thread when it starts with `{`) for
-/// the committee's electorate and stores the counted votes as the running round's ballots.
-pub(crate) fn import_thread(
+/// Reads a vote thread: an mbox file, or a Pony Mail JSON thread when it starts with `{`.
+fn parse_thread(bytes: &[u8]) -> Result<Vec<atr_core::tabulate::Message>, WebError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| WebError::invalid("The Pony Mail JSON thread is not UTF-8 text."))?;
+        atr_core::tabulate::parse_ponymail(text)
+    } else {
+        atr_core::tabulate::parse_mbox(bytes)
+    }
+    .map_err(|e| WebError::invalid(format!("The vote thread could not be read: {e}.")))
+}
+
+/// The running vote of a release the actor may resolve: its state, release, round and grant.
+fn running_vote(
     s: &Storage,
     actor: &Actor,
     project: &ProjectKey,
     version: &VersionKey,
-    bytes: &[u8],
     now: Timestamp,
-) -> Result<atr_core::tabulate::Tabulation, WebError> {
+) -> Result<
+    (
+        atr_core::lifecycle::ReleaseState,
+        atr_core::model::Release,
+        atr_core::model::VoteRound,
+        atr_core::permissions::Grant,
+    ),
+    WebError,
+> {
     let state = s.release_state(project, version, now)?;
     let release = state.release.clone().ok_or_else(|| WebError::not_found("There is no such release."))?;
     let grant = authorise(actor, Action::ResolveVote, &state.project.committee_key)?;
@@ -896,30 +924,88 @@ pub(crate) fn import_thread(
             "Only a running vote can be tabulated.",
         )));
     };
-    let messages = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| WebError::invalid("The Pony Mail JSON thread is not UTF-8 text."))?;
-        atr_core::tabulate::parse_ponymail(text)
-    } else {
-        atr_core::tabulate::parse_mbox(bytes)
-    }
-    .map_err(|e| WebError::invalid(format!("The vote thread could not be read: {e}.")))?;
+    Ok((state, release, round, grant))
+}
+
+fn electorate_of(
+    s: &Storage,
+    state: &atr_core::lifecycle::ReleaseState,
+) -> Result<atr_core::tabulate::Electorate, WebError> {
     let committee = s
         .read(|tx| tx.committee(&state.project.committee_key))?
         .ok_or_else(|| WebError::not_found("The release's committee is missing."))?;
-    let electorate = atr_core::tabulate::Electorate {
+    Ok(atr_core::tabulate::Electorate {
         members: committee.members.iter().cloned().collect(),
         ..atr_core::tabulate::Electorate::default()
+    })
+}
+
+/// Tabulates an uploaded thread for a look only: nothing is stored and no ballot counts. The
+/// votes that count are read by the server from its own list archive ([`tabulate_from_archive`]).
+pub(crate) fn preview_thread(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Result<atr_core::tabulate::Tabulation, WebError> {
+    let (state, ..) = running_vote(s, actor, project, version, now)?;
+    let mut messages = parse_thread(bytes)?;
+    if let Some(root) = s.read(|tx| tx.vote_message_id(project, version))? {
+        let thread = atr_core::tabulate::thread(&messages, &root);
+        if !thread.is_empty() {
+            messages = thread;
+        }
+    }
+    Ok(atr_core::tabulate::tabulate(&messages, &electorate_of(s, &state)?))
+}
+
+/// Tabulates an email vote from the thread its `[VOTE]` mail opened in the server's own archive of
+/// the vote's list (only mails that answer it, down the thread), stores the counted votes as the
+/// round's ballots (binding for roster members) and records the source, the root Message-ID and
+/// the SHA-256 of the archive read in the audit log.
+pub(crate) fn tabulate_from_archive(
+    s: &Storage,
+    actor: &Actor,
+    project: &ProjectKey,
+    version: &VersionKey,
+    now: Timestamp,
+) -> Result<atr_core::tabulate::Tabulation, WebError> {
+    use sha2::Digest as _;
+    let (state, release, round, grant) = running_vote(s, actor, project, version, now)?;
+    let list = vote_list(s, &state)?.ok_or_else(|| {
+        WebError::invalid("The vote's mailing list is not known, so its thread cannot be read.")
+    })?;
+    let root = s.read(|tx| tx.vote_message_id(project, version))?.ok_or_else(|| {
+        WebError::invalid("The vote mail's Message-ID is not recorded, so its thread cannot be read; resolve this vote manually.")
+    })?;
+    let archive = s.list_archive(&list).map_err(|e| WebError::invalid(e.to_string()))?;
+    let bytes = match std::fs::read(&archive) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(WebError::internal("read the list archive", e)),
     };
-    let tab = atr_core::tabulate::tabulate(&messages, &electorate);
+    let messages = atr_core::tabulate::thread(&parse_thread(&bytes)?, &root);
+    if messages.is_empty() {
+        return Err(WebError::invalid(format!(
+            "The archive of {list} does not hold the vote mail <{root}>; wait until it arrives, then tabulate again."
+        )));
+    }
+    let tab = atr_core::tabulate::tabulate(&messages, &electorate_of(s, &state)?);
     let n = state.latest_revision.unwrap_or(atr_core::ids::RevisionNumber::FIRST);
     let ballots = tab.ballots(release.vote_seq, round, n);
+    let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     s.write(|tx| {
         for b in &ballots {
             tx.insert_ballot(project, version, b)?;
         }
         let details = serde_json::json!({
             "change": "tabulate",
+            "source": "list archive",
+            "list": list,
+            "vote_message_id": root,
+            "archive_sha256": digest,
             "messages": messages.len(),
             "votes": ballots.len(),
             "binding_yes": tab.tally.binding_yes,

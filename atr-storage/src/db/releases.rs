@@ -118,6 +118,40 @@ impl Tx<'_> {
             .doing("listing releases")
     }
 
+    /// Records the Message-ID of the `[VOTE]` mail that opened the release's running vote.
+    pub fn set_vote_message_id(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+        message_id: &str,
+    ) -> Result<(), StorageError> {
+        self.conn()
+            .execute(
+                "UPDATE releases SET vote_message_id = ?3 WHERE project_key = ?1 AND version_key = ?2",
+                params![project.as_str(), version.as_str(), message_id],
+            )
+            .doing("recording the vote mail")?;
+        Ok(())
+    }
+
+    /// The Message-ID of the `[VOTE]` mail of the release's latest vote, if one went to a list.
+    pub fn vote_message_id(
+        &self,
+        project: &ProjectKey,
+        version: &VersionKey,
+    ) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT vote_message_id FROM releases WHERE project_key = ?1 AND version_key = ?2",
+                params![project.as_str(), version.as_str()],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .doing("reading the vote mail")?
+            .flatten())
+    }
+
     /// Writes the new state of a release, but only if it is still in `from` and its latest revision is
     /// still `at_revision` (`None`: it has no revision). Otherwise nothing is written and the refusal
     /// says what changed: [`StorageError::NewerRevision`] ("A newer revision appeared…"),

@@ -262,9 +262,7 @@ endpoint! {
                 VoteMode::Email => {
                     let list = ops::vote_list(s, &state)?
                         .ok_or_else(|| ApiError::conflict("The vote's mailing list is not known; tabulate it on the vote page."))?;
-                    let archive = s.list_archive(&list).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                    let bytes = std::fs::read(&archive).unwrap_or_default();
-                    let tab = ops::import_thread(s, &actor, &p, &v, &bytes, now)?;
+                    let tab = ops::tabulate_from_archive(s, &actor, &p, &v, now)?;
                     out.details = Some(json!({
                         "list": list,
                         "started": tab.started.map(|t| t.to_string()),

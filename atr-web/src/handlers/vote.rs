@@ -160,8 +160,9 @@ pub(crate) async fn resolve(
     Ok(())
 }
 
-/// Tabulates an uploaded vote thread (email vote mode): shows the tally and the outcome, stores the
-/// counted votes as the round's ballots, and offers the resolution with the result mail.
+/// Tabulates an email vote. Without a file the server reads the vote's thread from its own list
+/// archive and stores the counted votes as the round's ballots; an uploaded thread (mbox or Pony
+/// Mail JSON) is only previewed: nothing is stored and none of its votes count.
 #[handler]
 pub(crate) async fn tabulate(
     req: &mut Request,
@@ -172,25 +173,33 @@ pub(crate) async fn tabulate(
     let (p, v) = release_params(req)?;
     let data = req.form_data().await.map_err(|e| {
         WebError::bad_request(format!(
-            "The thread upload could not be read ({e}); send an mbox or Pony Mail JSON file."
+            "The tabulation form could not be read ({e}); send it again, with an mbox or Pony Mail JSON file to preview one."
         ))
     })?;
-    let file = data
-        .files
-        .get("thread")
-        .ok_or_else(|| WebError::invalid("Choose the vote thread file (mbox or Pony Mail JSON)."))?;
-    if file.size() > THREAD_LIMIT as u64 {
-        return Err(WebError::invalid(format!("The thread is larger than {} MiB.", THREAD_LIMIT >> 20)));
-    }
-    let bytes = std::fs::read(file.path()).map_err(|e| WebError::internal("read the uploaded thread", e))?;
+    let upload = match data.files.get("thread").filter(|f| f.size() > 0) {
+        Some(file) => {
+            if file.size() > THREAD_LIMIT as u64 {
+                return Err(WebError::invalid(format!(
+                    "The thread is larger than {} MiB.",
+                    THREAD_LIMIT >> 20
+                )));
+            }
+            Some(std::fs::read(file.path()).map_err(|e| WebError::internal("read the uploaded thread", e))?)
+        }
+        None => None,
+    };
+    let preview = upload.is_some();
     let (actor, at, (pp, vv)) = (cx.actor.clone(), now(), (p.clone(), v.clone()));
     let (view, tab) = cx
         .run(move |s| {
-            let tab = ops::import_thread(s, &actor, &pp, &vv, &bytes, at)?;
+            let tab = match &upload {
+                Some(bytes) => ops::preview_thread(s, &actor, &pp, &vv, bytes, at)?,
+                None => ops::tabulate_from_archive(s, &actor, &pp, &vv, at)?,
+            };
             Ok((views::vote(s, &actor, &pp, &vv, at)?, tab))
         })
         .await?;
-    cx.render(res, pages::vote::tabulated(&cx.chrome(), &view, &tab, at));
+    cx.render(res, pages::vote::tabulated(&cx.chrome(), &view, &tab, at, preview));
     Ok(())
 }
 

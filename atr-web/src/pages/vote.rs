@@ -136,9 +136,14 @@ fn running(chrome: &Chrome<'_>, v: &VoteView, base: &str, can_vote: bool, can_re
             @if r.vote_mode == Some(VoteMode::Email) {
                 form method="post" action={ "/vote/tabulate/" (base) } enctype="multipart/form-data" {
                     (chrome.csrf_field())
-                    p { label for="thread" { "Tabulate the vote thread: an mbox file or a Pony Mail JSON thread" } br;
+                    p { "The server reads the vote's thread from its archive of the list: only replies to the vote mail count." }
+                    p { button type="submit" { "Count the votes from the list archive" } }
+                }
+                form method="post" action={ "/vote/tabulate/" (base) } enctype="multipart/form-data" {
+                    (chrome.csrf_field())
+                    p { label for="thread" { "Preview a thread file (mbox or Pony Mail JSON); nothing is stored and its votes do not count" } br;
                         input id="thread" name="thread" type="file" required; }
-                    p { button type="submit" { "Tabulate" } }
+                    p { button type="submit" { "Preview" } }
                 }
             }
             form method="post" action={ "/vote/resolve/" (base) } {
@@ -167,6 +172,7 @@ pub(crate) fn tabulated(
     v: &VoteView,
     tab: &atr_core::tabulate::Tabulation,
     now: atr_core::time::Timestamp,
+    preview: bool,
 ) -> Markup {
     use atr_core::tabulate::Outcome;
     let r = &v.release;
@@ -180,6 +186,12 @@ pub(crate) fn tabulated(
         "Vote tabulation",
         html! {
             h1 { "Tabulation of the vote on " (name) }
+            @if preview {
+                p role="note" class="flash error" { strong { "Preview of an uploaded file: nothing was stored, and none of these votes count." }
+                    " The votes that count are read by the server from its list archive; use " a href={ "/vote/" (base) } { "Count the votes from the list archive" } " on the vote page." }
+            } @else {
+                p { "Counted from the server's archive of the vote's list: the vote mail and the replies to it." }
+            }
             (tally_table(&tab.tally))
             p role="status" { strong {
                 @match outcome {
@@ -203,6 +215,7 @@ pub(crate) fn tabulated(
                 h2 { "Mails not counted" }
                 ul { @for s in &tab.skipped { li { (s.from) ": " (s.reason) } } }
             }
+            @if !preview {
             h2 { "Resolve" }
             form method="post" action={ "/vote/resolve/" (base) } {
                 (chrome.csrf_field())
@@ -214,6 +227,7 @@ pub(crate) fn tabulated(
                 p { label for="body" { "Result mail" } br;
                     textarea id="body" name="body" rows="16" cols="80" { (tab.result_body(passed, &name, None)) } }
                 p { button type="submit" { "Resolve the vote" } }
+            }
             }
             p { a href={ "/vote/" (base) } { "Back to the vote" } }
         },

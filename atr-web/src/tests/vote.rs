@@ -533,49 +533,104 @@ async fn the_whole_lifecycle_publishes_the_voted_files_themselves() {
     }
 }
 
-/// A reply to the vote thread on `dev@test.apache.org`, written into the list archive.
-fn reply(app: &TestApp, from: &str, body: &str, thread: &str, at: atr_core::time::Timestamp) {
+/// A mail to `dev@test.apache.org` (a reply to `thread`, or a new thread), written into the list
+/// archive; its Message-ID.
+fn post_to_list(
+    app: &TestApp,
+    from: &str,
+    subject: &str,
+    body: &str,
+    thread: Option<&str>,
+    at: atr_core::time::Timestamp,
+) -> String {
     let mail = atr_storage::outbox::OutgoingMail {
         from: format!("{from}@apache.org"),
         from_name: from.to_owned(),
         to: vec!["dev@test.apache.org".to_owned()],
-        subject: "Re: [VOTE] Release Apache Test Client 0.1".to_owned(),
+        subject: subject.to_owned(),
         body: body.to_owned(),
-        in_reply_to: Some(thread.to_owned()),
+        in_reply_to: thread.map(str::to_owned),
         date: at,
     };
-    app.storage.deliver_local(&mail, &["dev@test.apache.org"]).unwrap();
+    app.storage.deliver_local(&mail, &["dev@test.apache.org"]).unwrap().message_id
 }
 
-#[tokio::test]
-async fn an_email_vote_is_tabulated_from_the_uploaded_thread_and_resolved_with_its_result_mail() {
-    let app = TestApp::new();
-    let (mut alice, token) = draft_with_files(&app).await;
-    start_vote(&app, &mut alice, &token).await;
-    let archive = app.storage.list_archive("dev@test.apache.org").unwrap();
-    let thread =
-        ops::vote_thread(&app.storage, "dev@test.apache.org", "[VOTE] Release Apache Test Client 0.1")
-            .unwrap();
-    let now = crate::handlers::now();
-    reply(&app, "alice", "+1 (binding)\n\nChecked the signature.\n", &thread, now.plus_hours(1));
-    reply(&app, "bob", "> +1 (binding)\n-1, the README is thin\n", &thread, now.plus_hours(2));
-    let mbox = std::fs::read(&archive).unwrap();
+fn reply(app: &TestApp, from: &str, body: &str, thread: &str, at: atr_core::time::Timestamp) {
+    post_to_list(app, from, "Re: [VOTE] Release Apache Test Client 0.1", body, Some(thread), at);
+}
 
-    // Only a multipart upload with the file, under its own size limit.
-    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"thread\"; filename=\"thread.mbox\"\r\n\
-                     Content-Type: application/mbox\r\n\r\n"
-        .to_vec();
-    body.extend_from_slice(&mbox);
-    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+/// Posts the tabulation form as multipart, with `file` as the thread to preview or none.
+async fn tabulate(
+    app: &TestApp,
+    browser: &mut Browser,
+    token: &str,
+    file: Option<(&str, &[u8])>,
+) -> (StatusCode, String) {
+    let mut body = Vec::new();
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"thread\"; filename=\"{name}\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
     let req = salvo::test::TestClient::post(format!(
         "{}/vote/tabulate/test-client/0.1?csrf_token={token}",
         super::BASE
     ))
     .body(body)
     .add_header("content-type", "multipart/form-data; boundary=XyZ", true);
-    let (status, _, page) = alice.send(&app, req).await;
+    let (status, _, page) = browser.send(app, req).await;
+    (status, page)
+}
+
+/// Finding 3 of the trust-chain issue: any uploaded mbox used to become the round's binding
+/// ballots. Now the server reads the vote's own thread (replies to its Message-ID) from its list
+/// archive; an upload is only a preview; and the audit log keeps the source and its hash.
+#[tokio::test]
+async fn an_email_vote_is_counted_from_its_own_thread_in_the_list_archive() {
+    let app = TestApp::new();
+    set_vote_mode(&app, VoteMode::Email);
+    let (mut alice, token) = draft_with_files(&app).await;
+    start_vote(&app, &mut alice, &token).await;
+    let archive = app.storage.list_archive("dev@test.apache.org").unwrap();
+    let (p, v) = keys();
+    let thread =
+        app.storage.read(|tx| tx.vote_message_id(&p, &v)).unwrap().expect("the vote mail is recorded");
+    let now = crate::handlers::now();
+    reply(&app, "alice", "+1 (binding)\n\nChecked the signature.\n", &thread, now.plus_hours(1));
+    reply(&app, "bob", "> +1 (binding)\n-1, the README is thin\n", &thread, now.plus_hours(2));
+    // An invented thread with the same subject, where alice seems to change her vote: not counted.
+    let fake = post_to_list(
+        &app,
+        "mallory",
+        "[VOTE] Release Apache Test Client 0.1",
+        "Vote here.",
+        None,
+        now.plus_hours(3),
+    );
+    reply(&app, "alice", "-1 (binding)\n", &fake, now.plus_hours(4));
+
+    // An uploaded file with invented ballots is a preview: nothing stored, nothing counts.
+    let invented = b"From x Mon Jan  5 00:00:00 2026\nMessage-ID: <i@x>\nFrom: alice@apache.org\nSubject: Re: [VOTE] Release Apache Test Client 0.1\n\n-1 (binding)\n\n";
+    let (status, page) = tabulate(&app, &mut alice, &token, Some(("thread.mbox", invented))).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("<th>Binding</th><td>1</td><td>0</td><td>0</td>"), "alice's +1 is binding\n{page}");
+    assert!(page.contains("Preview of an uploaded file: nothing was stored"), "{page}");
+    assert!(!page.contains("Resolve the vote"), "a preview offers no resolution\n{page}");
+    let ballots =
+        || app.storage.read(|tx| tx.ballots(&p, &v, 1, atr_core::model::VoteRound::Committee)).unwrap();
+    assert!(ballots().is_empty(), "the upload created no ballot");
+
+    // Counted from the archive: only the vote's own thread.
+    let (status, page) = tabulate(&app, &mut alice, &token, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Counted from the server's archive"), "{page}");
+    assert!(
+        page.contains("<th>Binding</th><td>1</td><td>0</td><td>0</td>"),
+        "alice's +1 is binding, the invented -1 ignored\n{page}"
+    );
     assert!(
         page.contains("<th>Non-binding</th><td>0</td><td>0</td><td>1</td>"),
         "bob's quoted +1 is ignored, his -1 counts as non-binding\n{page}"
@@ -585,22 +640,18 @@ async fn an_email_vote_is_tabulated_from_the_uploaded_thread_and_resolved_with_i
         page.contains("The vote on Apache Test Client 0.1 failed."),
         "the result mail is prefilled\n{page}"
     );
+    assert_eq!(ballots().len(), 2);
+    let audit = app.storage.read(|tx| tx.audit_events_for("test-client-0.1")).unwrap();
+    let tab = audit.iter().rev().find(|e| e.details["change"] == "tabulate").expect("audited");
+    assert_eq!(tab.details["source"], "list archive");
+    assert_eq!(tab.details["vote_message_id"], thread.as_str());
+    assert_eq!(tab.details["archive_sha256"].as_str().map(str::len), Some(64));
 
-    // The counted votes are the round's ballots now: the vote page shows them.
     let (_, page) = alice.get(&app, "/vote/test-client/0.1").await;
     assert!(page.contains("<th>Binding</th><td>1</td><td>0</td><td>0</td>"), "{page}");
 
-    // A malformed Pony Mail thread is refused with the reason.
-    let req = salvo::test::TestClient::post(format!(
-        "{}/vote/tabulate/test-client/0.1?csrf_token={token}",
-        super::BASE
-    ))
-    .body(
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"thread\"; filename=\"t.json\"\r\n\r\n{\"emails\": 3}\r\n--XyZ--\r\n"
-            .to_vec(),
-    )
-    .add_header("content-type", "multipart/form-data; boundary=XyZ", true);
-    let (status, _, page) = alice.send(&app, req).await;
+    // A malformed Pony Mail preview is refused with the reason.
+    let (status, page) = tabulate(&app, &mut alice, &token, Some(("t.json", b"{\"emails\": 3}"))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("could not be read"), "{page}");
 
