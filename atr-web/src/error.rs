@@ -107,7 +107,12 @@ impl Scribe for WebError {
         let page = html! {
             (maud::DOCTYPE)
             html lang="en" {
-                head { meta charset="utf-8"; title { (title) " · ATR" } }
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · ATR" }
+                    link rel="stylesheet" href=(crate::pages::STYLESHEET_URL);
+                }
                 body {
                     header {
                         nav aria-label="Main" {
@@ -118,7 +123,7 @@ impl Scribe for WebError {
                     main {
                         h1 { (title) }
                         p role="alert" class="flash error" { (self.message) }
-                        p { a href="javascript:history.back()" { "Go back" } " · " a href="/" { "Home" } }
+                        p { a href="/" { "Home" } }
                     }
                 }
             }

@@ -106,6 +106,7 @@ pub(crate) fn router(app: App) -> Router {
             Router::new()
                 .hoop(session_hoop)
                 .get(browse::home)
+                .push(Router::with_path("static/atr.css").get(stylesheet))
                 .push(Router::with_path("login").get(login_form).post(login))
                 .push(Router::with_path("logout").post(logout))
                 .push(
@@ -174,7 +175,49 @@ pub(crate) fn router(app: App) -> Router {
 /// The service of the server: the [`router`] behind the hoops that run for every request, matched
 /// or not (the [`crate::request_id`] hoop, so that even a 404 carries its id).
 pub(crate) fn service(app: App) -> Service {
-    Service::new(router(app)).hoop(crate::request_id::hoop)
+    Service::new(router(app)).hoop(crate::request_id::hoop).hoop(security_headers)
+}
+
+/// The site's stylesheet ([`crate::pages::STYLE`]), cached by browsers for a day.
+#[handler]
+async fn stylesheet(res: &mut Response) {
+    res.headers_mut().insert(
+        salvo::http::header::CACHE_CONTROL,
+        salvo::http::HeaderValue::from_static("public, max-age=86400"),
+    );
+    res.render(Text::Css(crate::pages::STYLE));
+}
+
+/// The Content-Security-Policy of every answer: nothing but this origin's stylesheet and images,
+/// no script at all, never inside a frame.
+pub(crate) const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on every answer, matched or not: the policy above, no framing, no content
+/// sniffing, the origin only as referrer, and HSTS when the request came over HTTPS.
+#[handler]
+async fn security_headers(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+    ctrl.call_next(req, depot, res).await;
+    // No route matched: our own page (the framework's default would otherwise answer, unstyled).
+    if res.status_code == Some(StatusCode::NOT_FOUND) && res.body.is_none() && !req.uri().path().starts_with("/api/") {
+        crate::error::WebError::not_found(format!(
+            "There is no page at {}; check the address, or start from the home page.",
+            req.uri().path()
+        ))
+        .render(res);
+    }
+    let https = req.uri().scheme_str() == Some("https") || req.scheme() == &salvo::http::uri::Scheme::HTTPS;
+    let headers = res.headers_mut();
+    let mut set = |name: &'static str, value: &'static str| {
+        headers.insert(name, salvo::http::HeaderValue::from_static(value));
+    };
+    set("content-security-policy", CONTENT_SECURITY_POLICY);
+    set("x-frame-options", "DENY");
+    set("x-content-type-options", "nosniff");
+    set("referrer-policy", "same-origin");
+    if https {
+        set("strict-transport-security", "max-age=31536000");
+    }
 }
 
 /// Puts the [`App`] into every request's depot.

@@ -57,7 +57,7 @@ impl<'a> Chrome<'a> {
     /// A form posting to `action` with only a submit button (delete buttons and the like).
     pub(crate) fn button_form(&self, action: &str, label: &str, hidden: &[(&str, &str)]) -> Markup {
         html! {
-            form method="post" action=(action) style="display:inline" {
+            form method="post" action=(action) class="inline" {
                 (self.csrf_field())
                 @for (name, value) in hidden { input type="hidden" name=(name) value=(value); }
                 button type="submit" { (label) }
@@ -91,7 +91,7 @@ fn layout_with_head(chrome: &Chrome<'_>, title: &str, head: Markup, body: Markup
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · ATR" }
-                style { (STYLE) }
+                link rel="stylesheet" href=(STYLESHEET_URL);
                 (head)
             }
             body {
@@ -111,7 +111,7 @@ fn layout_with_head(chrome: &Chrome<'_>, title: &str, head: Markup, body: Markup
                         @match &chrome.actor.uid {
                             Some(uid) => {
                                 span { "Signed in as " strong { (uid) } }
-                                form method="post" action="/logout" style="display:inline" {
+                                form method="post" action="/logout" class="inline" {
                                     (chrome.csrf_field())
                                     button type="submit" { "Log out" }
                                 }
@@ -159,8 +159,12 @@ pub(crate) fn login(chrome: &Chrome<'_>, error: Option<&str>, single_sign_on: Op
     )
 }
 
+/// Where the stylesheet is served; pages link it, so no style is inline (the Content-Security-Policy
+/// allows styles from this origin only).
+pub(crate) const STYLESHEET_URL: &str = "/static/atr.css";
+
 /// A little CSS: readable tables and visible status colours, no JavaScript anywhere.
-const STYLE: &str = "body{font-family:sans-serif;max-width:72rem;margin:auto;padding:0 1rem}\
+pub(crate) const STYLE: &str = ".inline{display:inline}body{font-family:sans-serif;max-width:72rem;margin:auto;padding:0 1rem}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}\
 .flash{padding:.5rem;border:1px solid}.ok{background:#e6ffe6}.error{background:#ffe6e6}\
 .blocker,.exception{color:#a00;font-weight:bold}.concern{color:#a60}.suggestion{color:#046}\

@@ -265,7 +265,7 @@ pub(crate) fn finish(chrome: &Chrome<'_>, v: &VoteView, can_finish: bool, announ
                         tr {
                             td { code { (f) } }
                             @if can_finish { td {
-                                form method="post" action={ "/finish/move/" (base) } style="display:inline" {
+                                form method="post" action={ "/finish/move/" (base) } class="inline" {
                                     (chrome.csrf_field())
                                     input type="hidden" name="revision" value=(latest);
                                     input type="hidden" name="path" value=(f.as_str());

@@ -6,6 +6,7 @@ mod browser;
 mod compose;
 mod consistency;
 mod distributions;
+mod headers;
 mod lifecycle_browser;
 mod mail;
 mod oidc;
