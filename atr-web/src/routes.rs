@@ -199,7 +199,10 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str =
 async fn security_headers(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     ctrl.call_next(req, depot, res).await;
     // No route matched: our own page (the framework's default would otherwise answer, unstyled).
-    if res.status_code == Some(StatusCode::NOT_FOUND) && res.body.is_none() && !req.uri().path().starts_with("/api/") {
+    if res.status_code == Some(StatusCode::NOT_FOUND)
+        && res.body.is_none()
+        && !req.uri().path().starts_with("/api/")
+    {
         crate::error::WebError::not_found(format!(
             "There is no page at {}; check the address, or start from the home page.",
             req.uri().path()
