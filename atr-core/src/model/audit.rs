@@ -98,6 +98,7 @@ mod tests {
                 "project_change",
                 "svn_import",
                 "sbom_generate",
+                "roster_change",
             ],
         );
     }

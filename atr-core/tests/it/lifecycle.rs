@@ -197,7 +197,7 @@ fn start_vote_freezes_the_candidate_and_mails_the_list() {
     let t = ok(&draft(), start_vote(), &committer(), T0);
     let r = t.state.release.as_ref().unwrap();
     assert_eq!(r.phase, ReleasePhase::Candidate);
-    assert_eq!(r.vote_mode, Some(VoteMode::Email));
+    assert_eq!(r.vote_mode, Some(VoteMode::Trusted));
     assert_eq!(r.vote_seq, 1);
     assert_eq!(r.vote_round, Some(VoteRound::Committee));
     assert_eq!(r.vote_started, Some(T0));
