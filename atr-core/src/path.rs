@@ -55,7 +55,48 @@ pub enum RelPathError {
         "the path `{0}` names a dot-file or dot-directory; hidden files are not allowed in a release (only `.atr/` may hold them)"
     )]
     DotFile(String),
+    /// A segment is longer than [`MAX_SEGMENT_LEN`] bytes (no file system stores it).
+    #[error(
+        "the file or directory name `{0}…` is longer than {MAX_SEGMENT_LEN} bytes, which no file system stores; use a shorter name"
+    )]
+    SegmentTooLong(String),
+    /// The path holds an invisible or direction-changing character (bidi control, zero-width
+    /// space or joiner, soft hyphen, byte-order mark), which makes a name look like another.
+    #[error(
+        "the path `{0}` contains the invisible character {1}, which can make one name look like another; rename the file without it"
+    )]
+    Invisible(String, String),
+    /// The path holds a look-alike of `/`, `\` or `.` (such as U+2215 DIVISION SLASH).
+    #[error(
+        "the path `{0}` contains {1}, a look-alike of `{2}` that would mislead a reader; use `{2}` itself or another character"
+    )]
+    LookAlike(String, String, char),
 }
+
+/// The longest file or directory name, in bytes (`NAME_MAX` of Linux and most file systems).
+pub const MAX_SEGMENT_LEN: usize = 255;
+
+/// Characters that are invisible or change the direction of text.
+const INVISIBLE: &[char] = &[
+    '\u{00AD}', '\u{061C}', '\u{180E}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}',
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2060}', '\u{2061}', '\u{2062}',
+    '\u{2063}', '\u{2064}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+];
+
+/// Look-alikes of the characters that give paths their structure.
+const LOOK_ALIKES: &[(char, char)] = &[
+    ('\u{2044}', '/'),
+    ('\u{2215}', '/'),
+    ('\u{29F8}', '/'),
+    ('\u{FF0F}', '/'),
+    ('\u{2216}', '\\'),
+    ('\u{29F9}', '\\'),
+    ('\u{FE68}', '\\'),
+    ('\u{FF3C}', '\\'),
+    ('\u{2024}', '.'),
+    ('\u{FE52}', '.'),
+    ('\u{FF0E}', '.'),
+];
 
 impl RelPath {
     /// Validates `s` and wraps it.
@@ -108,6 +149,13 @@ impl RelPath {
     }
 }
 
+/// `s` with each invisible character written as `<U+XXXX>`, so a message shows where it is.
+fn show_invisible(s: &str) -> String {
+    s.chars()
+        .map(|c| if INVISIBLE.contains(&c) { format!("<U+{:04X}>", u32::from(c)) } else { c.to_string() })
+        .collect()
+}
+
 fn validate(s: &str) -> Result<(), RelPathError> {
     if s.is_empty() {
         return Err(RelPathError::Empty);
@@ -122,6 +170,12 @@ fn validate(s: &str) -> Result<(), RelPathError> {
     if s.contains('\\') {
         return Err(RelPathError::Backslash(s.to_owned()));
     }
+    if let Some(c) = s.chars().find(|c| INVISIBLE.contains(c)) {
+        return Err(RelPathError::Invisible(show_invisible(s), format!("U+{:04X}", u32::from(c))));
+    }
+    if let Some((c, like)) = s.chars().find_map(|c| LOOK_ALIKES.iter().find(|(l, _)| *l == c).copied()) {
+        return Err(RelPathError::LookAlike(s.to_owned(), format!("U+{:04X}", u32::from(c)), like));
+    }
     if s.starts_with('/') {
         return Err(RelPathError::Absolute(s.to_owned()));
     }
@@ -133,6 +187,9 @@ fn validate(s: &str) -> Result<(), RelPathError> {
             ".." => return Err(RelPathError::ParentSegment(s.to_owned())),
             _ if seg.starts_with('.') && !under_atr => {
                 return Err(RelPathError::DotFile(s.to_owned()));
+            }
+            _ if seg.len() > MAX_SEGMENT_LEN => {
+                return Err(RelPathError::SegmentTooLong(seg.chars().take(64).collect()));
             }
             _ => {}
         }
@@ -176,6 +233,34 @@ impl<'de> Deserialize<'de> for RelPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Request hygiene (trust-chain issue): a name segment over 255 bytes reached the file system
+    /// (a 500); invisible and look-alike characters passed. Each is refused with what to do.
+    #[test]
+    fn long_segments_invisible_and_look_alike_characters_are_refused() {
+        let long = "a".repeat(256);
+        let err = RelPath::new(format!("dir/{long}.tar.gz")).unwrap_err();
+        assert!(matches!(err, RelPathError::SegmentTooLong(_)), "{err}");
+        assert!(err.to_string().contains("longer than 255 bytes"), "{err}");
+        ok(&"a".repeat(255));
+        for (name, code) in [
+            ("foo\u{202E}zg.rat.tar.gz", "U+202E"),
+            ("foo\u{200B}-1.0.tar.gz", "U+200B"),
+            ("\u{FEFF}x", "U+FEFF"),
+        ] {
+            let err = RelPath::new(name).unwrap_err();
+            assert!(matches!(err, RelPathError::Invisible(..)), "{name:?}: {err}");
+            assert!(
+                err.to_string().contains(code) && err.to_string().contains(&format!("<{code}>")),
+                "{err}"
+            );
+        }
+        for (name, like) in [("a\u{2215}b", '/'), ("a\u{FF3C}b", '\\'), ("foo-1\u{2024}0.tar.gz", '.')] {
+            let err = RelPath::new(name).unwrap_err();
+            assert!(matches!(err, RelPathError::LookAlike(_, _, c) if c == like), "{name:?}: {err}");
+        }
+        ok("Übersicht-é-ß.txt");
+    }
 
     #[track_caller]
     fn ok(s: &str) {

@@ -1464,3 +1464,25 @@ async fn members_vote_through_the_api_with_receipts() {
     assert_error(&a, StatusCode::TOO_MANY_REQUESTS, "/vote/cast");
     assert!(a.retry_after.is_some());
 }
+
+/// Request hygiene (trust-chain issue): a file name over 255 bytes used to reach the file system
+/// and answer 500; it and names with invisible or look-alike characters are now a 400 naming the
+/// problem, before anything is stored.
+#[tokio::test]
+async fn hostile_file_names_are_refused_with_a_clear_400() {
+    let app = TestApp::new();
+    let alice = jwt(&app, "alice").await;
+    assert_eq!(start(&app, &alice, "0.9").await.status, StatusCode::CREATED);
+    let long = format!("{}.tar.gz", "a".repeat(300));
+    for (name, needle) in [
+        (long.as_str(), "longer than 255 bytes"),
+        ("apache-test\u{202E}zg.rat.tar.gz", "U+202E"),
+        ("apache-test-0.9\u{2215}evil.tar.gz", "look-alike of `/`"),
+    ] {
+        let a =
+            post(&app, "/api/release/upload", &upload_body("0.9", name, b"bytes", None), Some(&alice)).await;
+        assert_error(&a, StatusCode::BAD_REQUEST, needle);
+    }
+    let paths = get(&app, "/api/release/paths/test-client/0.9").await;
+    assert_eq!(paths.json["rel_paths"], json!([]), "nothing was stored: {}", paths.raw);
+}
