@@ -33,6 +33,10 @@ pub(crate) struct Claims {
     pub(crate) exp: i64,
     /// A random id (16 hex digits), named in the audit record of the issuance.
     pub(crate) jti: String,
+    /// The id of the personal access token it was made from: the bearer check looks it up, so
+    /// deleting the token ends its JWTs at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pat: Option<i64>,
 }
 
 /// Why a bearer token was refused (each message is what the client shows).
@@ -141,7 +145,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 /// A fresh token for `uid`, issued at `now` (Unix seconds).
-pub(crate) fn issue(secret: &Secret, uid: &str, now: i64) -> (String, Claims) {
+pub(crate) fn issue(secret: &Secret, uid: &str, pat: Option<i64>, now: i64) -> (String, Claims) {
     let mut id = [0u8; 8];
     OsRng.fill_bytes(&mut id);
     let claims = Claims {
@@ -149,6 +153,7 @@ pub(crate) fn issue(secret: &Secret, uid: &str, now: i64) -> (String, Claims) {
         iat: now,
         exp: now + LIFETIME_SECS,
         jti: id.iter().map(|b| format!("{b:02x}")).collect(),
+        pat,
     };
     let payload = serde_json::to_vec(&claims).expect("claims always serialize");
     let signing_input = format!("{}.{}", b64(HEADER.as_bytes()), b64(&payload));
@@ -215,7 +220,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_the_claims() {
         let secret = Secret::from_bytes([7; 32]);
-        let (token, claims) = issue(&secret, "alice", 1_000);
+        let (token, claims) = issue(&secret, "alice", Some(1), 1_000);
         assert_eq!(token.split('.').count(), 3);
         let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(token.split('.').next().unwrap())
@@ -226,14 +231,14 @@ mod tests {
         assert_eq!(verify(&secret, &token, 1_001), Ok(claims.clone()));
         assert_eq!(verify(&secret, &token, 1_000 + LIFETIME_SECS), Err(JwtError::Expired));
         assert_eq!(verify(&Secret::from_bytes([8; 32]), &token, 1_001), Err(JwtError::Signature));
-        let (second, c2) = issue(&secret, "alice", 1_000);
+        let (second, c2) = issue(&secret, "alice", Some(1), 1_000);
         assert_ne!((second, c2.jti), (token.clone(), claims.jti), "each token has its own jti");
     }
 
     #[test]
     fn tampered_and_malformed_tokens_are_refused() {
         let secret = Secret::from_bytes([7; 32]);
-        let (token, _) = issue(&secret, "alice", 1_000);
+        let (token, _) = issue(&secret, "alice", Some(1), 1_000);
         let parts: Vec<&str> = token.split('.').collect();
         let forged_payload = b64(br#"{"sub":"admin","iat":1000,"exp":99999999999,"jti":"0000000000000000"}"#);
         let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);

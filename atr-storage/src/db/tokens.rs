@@ -58,6 +58,18 @@ impl Tx<'_> {
             .doing("looking up a token")
     }
 
+    /// The token of `uid` with this id (the one a JWT names), if it still exists.
+    pub fn token_of(&self, uid: &Uid, id: i64) -> Result<Option<PersonalAccessToken>, StorageError> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM personal_access_tokens WHERE id = ?1 AND uid = ?2"),
+                params![id, uid.as_str()],
+                row,
+            )
+            .optional()
+            .doing("looking up a token")
+    }
+
     /// The tokens of `uid`, newest first.
     pub fn tokens_of(&self, uid: &Uid) -> Result<Vec<PersonalAccessToken>, StorageError> {
         let mut stmt = self

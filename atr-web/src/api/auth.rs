@@ -79,15 +79,17 @@ async fn exchange(
     }
     let hash = token_hash(&f.pat);
     let at = crate::handlers::now();
-    let (jwt, claims) = crate::jwt::issue(state.secret(), uid.as_str(), now);
-    let (uid2, jti) = (uid.clone(), claims.jti.clone());
-    run(app, move |s| {
+    let secret = state.secret().clone();
+    let uid2 = uid.clone();
+    let jwt = run(app, move |s| {
         s.write(|tx| {
             let pat = tx.token_by_hash(&uid2, &hash)?.ok_or_else(|| ApiError::unauthorized("Invalid PAT"))?;
             if !pat.is_valid_at(at) {
                 return Err(ApiError::unauthorized("Expired PAT"));
             }
             let id = pat.id.ok_or_else(|| ApiError::unauthorized("Invalid PAT"))?;
+            let (jwt, claims) = crate::jwt::issue(&secret, uid2.as_str(), Some(id), now);
+            let jti = claims.jti.clone();
             tx.touch_token(id, at)?;
             let event = crate::ops::audit_event(
                 &atr_core::permissions::Actor::user(uid2.clone()),
@@ -98,7 +100,7 @@ async fn exchange(
                 at,
             );
             tx.append_audit(&event)?;
-            Ok(())
+            Ok(jwt)
         })
     })
     .await?;

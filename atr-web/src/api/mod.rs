@@ -374,6 +374,22 @@ fn authenticate(req: &Request, depot: &Depot) -> Result<Actor, ApiError> {
     let account = accounts.get(&uid).ok_or_else(|| {
         ApiError::unauthorized(format!("The JWT's user `{uid}` has no account here any more."))
     })?;
+    // The JWT lives only as long as the PAT it was made from.
+    let Some(pat) = claims.pat else {
+        return Err(ApiError::unauthorized(
+            "This JWT names no personal access token; request a new one with POST /api/jwt/create.",
+        ));
+    };
+    let live = app
+        .storage
+        .read(|tx| tx.token_of(&uid, pat))
+        .map_err(ApiError::from)?
+        .is_some_and(|t| t.is_valid_at(crate::handlers::now()));
+    if !live {
+        return Err(ApiError::unauthorized(
+            "The personal access token this JWT was made from was deleted or has expired; create a new token and JWT.",
+        ));
+    }
     Ok(crate::identity::actor_for(&app.storage, &uid, account.admin))
 }
 

@@ -127,7 +127,7 @@ async fn jwt_create_exchanges_a_pat_and_is_audited_and_rate_limited() {
     };
     assert_eq!(decode(parts[0]), json!({ "alg": "HS256", "typ": "JWT" }));
     let claims = decode(parts[1]);
-    assert_keys(&claims, &["sub", "iat", "exp", "jti"]);
+    assert_keys(&claims, &["sub", "iat", "exp", "jti", "pat"]);
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 90 * 60);
 
@@ -346,13 +346,13 @@ async fn posts_and_task_get_need_a_valid_bearer_jwt() {
 
     let state = crate::api::ApiState::of(app.storage.layout().root()).unwrap();
     let now = crate::handlers::now().unix();
-    let (expired, _) = crate::jwt::issue(state.secret(), "alice", now - 2 * 3600);
+    let (expired, _) = crate::jwt::issue(state.secret(), "alice", None, now - 2 * 3600);
     let a = post(&app, "/api/release/create", &body, Some(&expired)).await;
     assert_error(&a, StatusCode::UNAUTHORIZED, "Token has expired");
-    let (forged, _) = crate::jwt::issue(&crate::jwt::Secret::from_bytes([1; 32]), "admin", now);
+    let (forged, _) = crate::jwt::issue(&crate::jwt::Secret::from_bytes([1; 32]), "admin", None, now);
     let a = post(&app, "/api/release/create", &body, Some(&forged)).await;
     assert_error(&a, StatusCode::UNAUTHORIZED, "Invalid JWT signature");
-    let (ghost, _) = crate::jwt::issue(state.secret(), "ghost", now);
+    let (ghost, _) = crate::jwt::issue(state.secret(), "ghost", None, now);
     let a = post(&app, "/api/release/create", &body, Some(&ghost)).await;
     assert_error(&a, StatusCode::UNAUTHORIZED, "no account");
 
@@ -1485,4 +1485,27 @@ async fn hostile_file_names_are_refused_with_a_clear_400() {
     }
     let paths = get(&app, "/api/release/paths/test-client/0.9").await;
     assert_eq!(paths.json["rel_paths"], json!([]), "nothing was stored: {}", paths.raw);
+}
+
+/// Request hygiene (trust-chain issue): deleting a PAT left the JWTs made from it valid for up to
+/// 90 minutes. A JWT now names its PAT and the bearer check looks it up, so deletion ends it at once.
+#[tokio::test]
+async fn deleting_a_pat_ends_the_jwts_made_from_it_at_once() {
+    let app = TestApp::new();
+    let token = pat(&app, "alice");
+    let a = post(&app, "/api/jwt/create", &json!({ "asfuid": "alice", "pat": token }), None).await;
+    let jwt = a.json["jwt"].as_str().unwrap().to_owned();
+    assert_eq!(start(&app, &jwt, "0.10").await.status, StatusCode::CREATED, "the JWT works");
+    let alice = Actor::user(Uid::new("alice").unwrap());
+    let id = app.storage.read(|tx| tx.tokens_of(&Uid::new("alice").unwrap())).unwrap()[0].id.unwrap();
+    ops::delete_token(&app.storage, &alice, id, crate::handlers::now()).unwrap();
+    assert_error(&start(&app, &jwt, "0.11").await, StatusCode::UNAUTHORIZED, "was deleted or has expired");
+    // A JWT that names no PAT (as made before this rule) is refused too.
+    let state = crate::api::ApiState::of(app.storage.layout().root()).unwrap();
+    let (bare, _) = crate::jwt::issue(state.secret(), "alice", None, crate::handlers::now().unix());
+    assert_error(
+        &start(&app, &bare, "0.11").await,
+        StatusCode::UNAUTHORIZED,
+        "names no personal access token",
+    );
 }
