@@ -296,15 +296,7 @@ fn a_later_announce_never_replaces_an_earlier_releases_downloads() {
 fn releases_share_the_committee_folder_but_never_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let s = preview(dir.path(), true, false);
-    let (before, _) = transition(&s, "tooling");
-    let command = Command::Announce {
-        revision: before.latest_revision,
-        email_to: "user-tests@tooling.apache.org".into(),
-        body: None,
-        path_suffix: Some("/".into()),
-    };
-    let t = apply(&before, command, &alice("tooling"), NOW).unwrap();
-    s.announce(&before, &t, KEYS, NOW).unwrap();
+    announce_into(&s, &version_key(), "/").unwrap();
     let area = s.layout().downloads().join("tooling");
     let first = area.join(FILES[0].0);
     let (bytes, ino) = (std::fs::read(&first).unwrap(), std::fs::metadata(&first).unwrap().ino());

@@ -72,13 +72,7 @@ async fn members_choose_the_vote_mode_and_download_replacing_on_the_policy_form(
 async fn a_member_added_by_the_operator_casts_binding_ballots() {
     let app = TestApp::new();
     let (p, v) = keys();
-    app.storage
-        .write(|tx| {
-            let mut project = tx.project(&p)?.unwrap();
-            project.policy.vote_mode = VoteMode::Trusted;
-            tx.set_release_policy(&p, &project.policy)
-        })
-        .unwrap();
+    super::vote::set_vote_mode(&app, VoteMode::Trusted);
     let (mut alice, token) = super::vote::draft_with_files(&app).await;
     super::vote::start_vote(&app, &mut alice, &token).await;
     let mails = super::vote::outbox(&app);
