@@ -84,6 +84,29 @@ pub struct Storage {
     mail: std::sync::RwLock<outbox::MailSettings>,
 }
 
+/// Makes the state directory readable by its owner only (0700) and the database with its WAL and
+/// shared-memory files 0600: the database holds token hashes and the audit log, and nobody else on
+/// the machine needs any of it (the server, workers and SSH service run as the owner).
+fn restrict_to_owner(layout: &Layout) -> Result<(), StorageError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let set = |path: &Path, mode: u32| match std::fs::set_permissions(
+        path,
+        std::fs::Permissions::from_mode(mode),
+    ) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StorageError::io("restrict the permissions of", path)(e)),
+    };
+    set(layout.root(), 0o700)?;
+    let db = layout.database();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.clone().into_os_string();
+        name.push(suffix);
+        set(Path::new(&name), 0o600)?;
+    }
+    Ok(())
+}
+
 impl Storage {
     /// Opens (creating if needed) the state directory at `state_dir`.
     ///
@@ -91,8 +114,8 @@ impl Storage {
     /// process holds, and removes revision directories that have no row (a crash between the rename
     /// and the commit). Then finishes every announce that committed and undoes every one that did
     /// not ([`Storage::recover_publications`]), so a crash during an announce leaves the release
-    /// either in preview or fully published. Other processes may have the same state directory open
-    /// at the same time.
+    /// either in preview or fully published. The state directory is made 0700 and the database
+    /// files 0600. Other processes may have the same state directory open at the same time.
     pub fn open(state_dir: impl AsRef<Path>) -> Result<Storage, StorageError> {
         let layout = Layout::new(state_dir.as_ref());
         std::fs::create_dir_all(layout.root())
@@ -104,6 +127,7 @@ impl Storage {
         let db_path = layout.database();
         let mut conn = db::connect(&db_path)?;
         db::migrate(&mut conn, &db_path)?;
+        restrict_to_owner(&layout)?;
         let started = Session::start(&layout)?;
         let reconciled = session::reconcile(&layout, &mut conn, &started)?;
         let session = started.0;

@@ -154,3 +154,24 @@ fn migration_file_names_follow_refinery_and_are_contiguous() {
     versions.sort();
     assert_eq!(versions, (1..=versions.len() as u32).collect::<Vec<_>>());
 }
+
+/// Request hygiene (trust-chain issue): the state directory and the database (token hashes, the
+/// audit log) were readable by every local user (0755 / 0644). Opening makes them the owner's only.
+#[test]
+fn the_state_directory_and_database_are_the_owners_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = atr_storage::Storage::open(&state).unwrap();
+    s.write(|tx| tx.upsert_committee(&crate::support::committee())).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700);
+    let db = s.layout().database();
+    assert_eq!(mode(&db), 0o600);
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "SQLite gives the WAL the database's mode");
+    }
+}
